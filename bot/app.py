@@ -1,0 +1,77 @@
+"""The web server: channels' webhooks, the simulator, the NLU endpoint, the console, /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from nlu.parser import build_parser
+
+from bot.channels import simulator
+from bot.config import Settings
+from bot.db import DatabaseUnavailable, connect
+from bot.db.migrate import is_current
+from bot.runtime import Runtime
+from bot.scheduler.jobs import start_scheduler
+from flows.library import default_library
+from flows.texts import default_texts
+from nlu import api as nlu_api
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Connect the database, load the guides and the NLU model, register the senders."""
+    runtime = Runtime(
+        settings=settings,
+        db=connect(settings.database_url),
+        parser=build_parser(settings.nlu),
+        library=default_library(),
+        texts=default_texts(),
+    )
+    runtime.senders[simulator.PROVIDER] = simulator.SimulatorSender()
+    return runtime
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None, *, background_jobs: bool = True) -> FastAPI:
+    """The ASGI app. ``background_jobs`` runs the scheduler (outbox dispatch...) while it serves."""
+    runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = start_scheduler(runtime) if background_jobs else None
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        runtime.db.dispose()
+
+    app = FastAPI(title="Relais", version="0.1.0", lifespan=lifespan,
+                  description="Help desk over SMS and messaging for digital-inclusion teams.")
+    app.state.runtime = runtime
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_down(_request: object, exc: DatabaseUnavailable) -> JSONResponse:
+        # Providers retry on 5xx: nothing is lost while the database restarts.
+        return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    app.state.parser = runtime.parser
+    app.include_router(simulator.router)
+    app.include_router(nlu_api.router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> JSONResponse:
+        """200 when the database answers and its schema is current; 503 with the reason otherwise."""
+        try:
+            runtime.db.ping()
+            current = is_current(runtime.db)
+        except DatabaseUnavailable as exc:
+            return JSONResponse({"status": "unavailable", "database": f"unreachable: {exc}"}, status_code=503)
+        if not current:
+            return JSONResponse(
+                {"status": "unavailable", "database": "migrations pending: run `relais db upgrade`"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,150 @@
+"""Configuration: one documented ``config.yml``, every key overridable by an environment variable.
+
+Environment variables win over the file: ``RELAIS_DATABASE_URL``, ``RELAIS_NLU__BACKEND`` (two
+underscores between a section and its key), and so on. A malformed file or a bad value stops
+start-up with a :class:`ConfigError` that names the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.channels.settings import TelegramSettings, TwilioSettings
+from nlu.settings import NluSettings
+
+DEFAULT_CONFIG_FILE = Path("config.yml")
+ENV_PREFIX = "RELAIS_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and what was expected."""
+
+
+class ConversationSettings(BaseModel):
+    """How the conversation engine behaves with one resident."""
+
+    resume_after_minutes: int = Field(
+        default=180, ge=1, description="Idle time after which a resident coming back is reminded where they were."
+    )
+    session_timeout_hours: int = Field(
+        default=72, ge=1, description="Idle time after which a guide in progress is forgotten."
+    )
+    misunderstandings_before_mediator: int = Field(
+        default=2, ge=1, description="Misunderstandings in a row before the bot offers a mediator."
+    )
+
+
+class StructureSettings(BaseModel):
+    """The structure (centre social, France services) that runs this deployment by default."""
+
+    name: str = Field(default="Relais", min_length=1)
+    slug: str = Field(default="relais", pattern=r"^[a-z0-9-]+$")
+    privacy_url: str = Field(default="", description="Where residents can read the privacy notice.")
+
+
+class Settings(BaseSettings):
+    """Everything Relais reads at start-up. See config.yml for each key's documentation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///relais.sqlite3",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="The URL providers reach this server at (for webhooks)."
+    )
+    demo: bool = Field(default=False, description="Demo mode: the simulator outbox is sent before replying.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    secret_key: str = Field(
+        default="change-me-in-production",
+        min_length=16,
+        description="Signs console session cookies. Set a long random value in production.",
+    )
+    structure: StructureSettings = Field(default_factory=StructureSettings)
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings)
+    nlu: NluSettings = Field(default_factory=NluSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return url
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment must win over them.
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of keys (database_url: ..., nlu: ...), got {type(data).__name__}"
+        )
+    return data
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    env_name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
+    if error["type"] == "extra_forbidden":
+        return f"key '{key}': unknown key (check its spelling against config.yml)"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict) else f", got {got!r}"
+    return f"key '{key}' (or {env_name}): {error['msg']}{shown}"
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read ``path`` (default ``config.yml`` if it exists) and the environment into :class:`Settings`.
+
+    An explicitly named file must exist; without one, defaults and the environment are enough
+    (``relais demo`` works from any folder).
+    """
+    if path is None:
+        env_path = os.environ.get("RELAIS_CONFIG")
+        path = Path(env_path) if env_path else DEFAULT_CONFIG_FILE
+        data = _read_yaml(path) if path.exists() or env_path else {}
+    else:
+        path = Path(path)
+        data = _read_yaml(path)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(err) for err in exc.errors())
+        raise ConfigError(f"{path}: invalid configuration:\n  {problems}") from exc

@@ -1,0 +1,144 @@
+"""Sending what the outbox holds: claim due rows, hand each to its channel's sender, record the result.
+
+Claiming happens in its own short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+several server processes share the work without sending a row twice); sending happens outside
+any transaction; the result is recorded in another. A process killed between the two leaves the
+row in ``sending``; :func:`recover_stale` puts such rows back after a while.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select, update
+
+from bot.channels.base import OutgoingMessage, SendResult
+from bot.db.models import Message, OutboxItem, Resident
+from bot.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60
+STALE_SENDING_AFTER = timedelta(minutes=5)
+# Provider error codes that say the number must not be texted again, and why.
+OPT_OUT_ERRORS = frozenset({"21610"})
+INVALID_NUMBER_ERRORS = frozenset({"21211", "21614"})
+
+
+@dataclass
+class DispatchReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter: up to 2, 4, 8... seconds, capped at 15 minutes."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+def claim_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None) -> list[OutboxItem]:
+    now = runtime.clock()
+    with runtime.db.transaction() as session:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)
+            .order_by(OutboxItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(OutboxItem.id.in_(ids))
+        items = list(session.scalars(query))
+        for item in items:
+            item.status = "sending"
+            item.attempts += 1
+            item.next_attempt_at = now  # when it was claimed: recover_stale measures from here
+        return items
+
+
+def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None) -> DispatchReport:
+    """Send up to ``limit`` due outbox rows (or only ``ids``) and record what happened."""
+    report = DispatchReport()
+    for item in claim_due(runtime, limit=limit, ids=ids):
+        sender = runtime.senders.get(item.provider)
+        if sender is None:
+            result = SendResult(ok=False, status="failed", transient=True, error_code="no_sender",
+                                error_message=f"no sender configured for provider {item.provider!r}")
+        else:
+            try:
+                result = sender.send(
+                    OutgoingMessage(
+                        outbox_id=item.id, channel=item.channel,  # type: ignore[arg-type]
+                        address=item.address, text=item.body, provider=item.provider,
+                        reply_markup=item.reply_markup,
+                    )
+                )
+            except Exception as exc:  # a sender bug must not lose the message: retry it later
+                log.exception("sender_crashed", outbox_id=item.id, provider=item.provider)
+                result = SendResult(ok=False, status="failed", transient=True, error_code="exception",
+                                    error_message=type(exc).__name__)
+        record_result(runtime, item.id, result, report)
+    return report
+
+
+def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: DispatchReport) -> None:
+    now = runtime.clock()
+    with runtime.db.transaction() as session:
+        item = session.get(OutboxItem, outbox_id)
+        if item is None:
+            return
+        message = session.get(Message, item.message_id) if item.message_id else None
+        if result.ok:
+            item.status, item.sent_at = "sent", now
+            item.provider_message_id = result.provider_message_id
+            if message is not None:
+                message.status = result.status or "sent"
+                message.provider_message_id = result.provider_message_id
+            report.sent.append(item.id)
+            log.info("outbox_sent", outbox_id=item.id, provider=item.provider, attempts=item.attempts)
+            return
+        item.error_code, item.error_message = result.error_code, (result.error_message or "")[:500]
+        if result.transient and item.attempts < MAX_ATTEMPTS:
+            item.status, item.next_attempt_at = "pending", now + backoff(item.attempts)
+            report.retrying.append(item.id)
+            log.warning("outbox_retry", outbox_id=item.id, error_code=result.error_code, attempts=item.attempts)
+        else:
+            item.status = "dead" if result.transient else "failed"
+            report.failed.append(item.id)
+            log.warning("outbox_failed", outbox_id=item.id, error_code=result.error_code, status=item.status)
+            apply_permanent_failure(session, item.resident_id, result.error_code, now)
+        if message is not None:
+            message.status = "retrying" if item.status == "pending" else "failed"
+            message.error_code = result.error_code
+
+
+def apply_permanent_failure(session, resident_id: int, error_code: str | None, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """What a provider's final 'no' means for the resident: opted out, or an unusable number."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or error_code is None:
+        return
+    if error_code in OPT_OUT_ERRORS:
+        resident.opted_out, resident.opted_out_at = True, now
+    elif error_code in INVALID_NUMBER_ERRORS:
+        resident.invalid_address = True
+        resident.flagged_reason = f"numero invalide (erreur {error_code})"
+
+
+def recover_stale(runtime: Runtime, older_than: timedelta = STALE_SENDING_AFTER) -> int:
+    """Rows left in 'sending' by a process that died go back to 'pending'. Returns how many."""
+    cutoff = runtime.clock() - older_than
+    with runtime.db.transaction() as session:
+        result = session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == "sending", OutboxItem.next_attempt_at <= cutoff)
+            .values(status="pending")
+        )
+        return int(result.rowcount or 0)

@@ -1,0 +1,1 @@
+"""Periodic work in the server process: dispatch the outbox, recover interrupted sends."""

@@ -1,0 +1,42 @@
+"""The server's periodic jobs, driven by APScheduler (3.x) in a background thread."""
+
+from __future__ import annotations
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.db import DatabaseUnavailable
+from bot.outbox.dispatcher import dispatch_due, recover_stale
+from bot.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_INTERVAL_SECONDS = 1.0
+
+
+def _dispatch_outbox(runtime: Runtime) -> None:
+    try:
+        while True:
+            report = dispatch_due(runtime, limit=100)
+            if len(report.sent) + len(report.failed) + len(report.retrying) < 100:
+                break
+    except DatabaseUnavailable as exc:
+        log.warning("outbox_paused_database_unavailable", reason=str(exc))
+
+
+def _recover(runtime: Runtime) -> None:
+    try:
+        recovered = recover_stale(runtime)
+        if recovered:
+            log.warning("outbox_recovered_stale_rows", count=recovered)
+    except DatabaseUnavailable as exc:
+        log.warning("recovery_paused_database_unavailable", reason=str(exc))
+
+
+def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(_dispatch_outbox, "interval", seconds=OUTBOX_INTERVAL_SECONDS, args=[runtime],
+                      id="outbox")
+    scheduler.add_job(_recover, "interval", minutes=1, args=[runtime], id="recover_stale")
+    scheduler.start()
+    return scheduler
