@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from nlu.parser import Parser
-from nlu.services import extract_service
 
 from bot.channels.base import Sender
 from bot.config import Settings
@@ -33,6 +32,8 @@ class Runtime:
 
     def engine_context(self) -> EngineContext:
         conversation = self.settings.conversation
+
+        from nlu.services import extract_service
 
         def service_of(text: str) -> str | None:
             entity = extract_service(text)
