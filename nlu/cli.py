@@ -46,7 +46,7 @@ def load_nlu_settings(config: Path | None = None, **overrides: object) -> NluSet
         try:
             settings = load_settings(config).nlu
         except ConfigError as exc:
-            console.print(f"[red]{exc}[/red]")
+            typer.secho(str(exc), err=True, fg="red")
             raise typer.Exit(code=2) from exc
     updates = {key: value for key, value in overrides.items() if value is not None}
     return NluSettings.model_validate({**settings.model_dump(), **updates}) if updates else settings
@@ -72,7 +72,7 @@ def train(config: ConfigOption = None, model_dir: ModelDirOption = None, data_di
         try:
             model, path = model_store.train(settings, on_step=on_step)
         except TrainingDataError as exc:
-            console.print(f"[red]{exc}[/red]")
+            typer.secho(str(exc), err=True, fg="red")
             raise typer.Exit(code=2) from exc
         progress.update(task, completed=len(TRAINING_STEPS), description="Done")
     typer.echo(json.dumps({
@@ -111,10 +111,10 @@ def test(
     try:
         labelled = load(data_path)
     except TrainingDataError as exc:
-        console.print(f"[red]{exc}[/red]")
+        typer.secho(str(exc), err=True, fg="red")
         raise typer.Exit(code=2) from exc
     if not labelled.examples:
-        console.print(f"[red]{data_path}: no intent examples found[/red]")
+        typer.secho(f"{data_path}: no intent examples found", err=True, fg="red")
         raise typer.Exit(code=2)
     labelled.synonyms = {**model_store.load_training_data(settings.resolved_data_dir()).synonyms,
                          **labelled.synonyms}

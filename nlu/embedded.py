@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -89,8 +90,8 @@ class EmbeddedModel:
         clipped = text[:MAX_CHARS]
         normalized = normalize(clipped)
         entities = extract_services(clipped, self.services)
-        if not any(char.isalpha() for char in normalized):
-            # Nothing to read (empty, digits, punctuation, emoji without meaning): not a request.
+        if not any(char.isalpha() for char in normalized) or not looks_like_text(clipped):
+            # Nothing to read (empty, digits, punctuation, emoji, binary noise): not a request.
             return out_of_scope(text, entities)
         features = self.pipeline.named_steps["features"].transform([normalized])
         if features.nnz == 0:
@@ -101,6 +102,22 @@ class EmbeddedModel:
         classes = self.pipeline.classes_
         ranking = [IntentScore(str(classes[i]), round(float(probabilities[i]), 4)) for i in order]
         return ParseResult(text=text, intent=ranking[0], entities=entities, intent_ranking=ranking)
+
+
+def looks_like_text(text: str, min_letter_share: float = 0.5) -> bool:
+    """Mostly letters, once spaces, punctuation, digits and emoji are set aside.
+
+    Binary noise decoded as text ("\\x00\\xff\\ufffd...") folds into stray letters ("y") that the model
+    would otherwise read as "yes"; control, unassigned and replacement characters count against it.
+    """
+    letters = noise = 0
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] == "L":
+            letters += 1
+        elif category in {"Cc", "Cf", "Cs", "Co", "Cn"} or char == "\ufffd":
+            noise += 1 if char not in "\t\n\r" else 0
+    return noise == 0 or letters / (letters + noise) >= min_letter_share
 
 
 def out_of_scope(text: str, entities: list | None = None) -> ParseResult:

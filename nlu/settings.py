@@ -26,7 +26,7 @@ class NluSettings(BaseModel):
         description="After a Rasa failure, use the embedded model alone for this long before asking Rasa again.",
     )
     confidence_threshold: float = Field(
-        default=0.45, ge=0, le=1,
+        default=0.5, ge=0, le=1,
         description="Below this intent confidence the engine asks a numbered clarification instead of guessing.",
     )
     model_dir: Path = Field(default=Path("nlu/models"), description="Where the trained model file is kept.")
