@@ -14,9 +14,8 @@ import tempfile
 from pathlib import Path
 
 import joblib
-import sklearn
 
-from nlu.embedded import MODEL_VERSION, EmbeddedModel, StepCallback
+from nlu.embedded import MODEL_VERSION, SKLEARN_VERSION, EmbeddedModel, StepCallback
 from nlu.normalize import LEXICON_FILE
 from nlu.settings import NluSettings
 from nlu.training_data import TrainingData, data_files, fingerprint, load
@@ -39,7 +38,7 @@ def load_training_data(data_dir: Path) -> TrainingData:
 
 
 def data_hash(data_dir: Path) -> str:
-    return fingerprint(training_files(data_dir) + [LEXICON_FILE], MODEL_VERSION, sklearn.__version__)
+    return fingerprint(training_files(data_dir) + [LEXICON_FILE], MODEL_VERSION, SKLEARN_VERSION)
 
 
 def model_path(model_dir: Path, digest: str) -> Path:

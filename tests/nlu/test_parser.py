@@ -14,6 +14,7 @@ from nlu.contract import intent_names
 from nlu.embedded import EmbeddedModel
 from nlu.parser import build_parser
 from nlu.result import ParseResult
+from nlu.services import ServiceTable
 from nlu.settings import NluSettings
 
 INTENTS = set(intent_names())
@@ -169,3 +170,41 @@ def test_relative_model_dir_is_resolved_against_the_working_folder(
 def test_embedded_backend_is_the_default(model: EmbeddedModel, nlu_settings: NluSettings) -> None:
     assert NluSettings().backend == "embedded"
     assert isinstance(build_parser(nlu_settings), EmbeddedModel)
+
+
+def test_compiled_scorer_gives_scikit_learns_probabilities() -> None:
+    """The served model is the fitted scikit-learn pipeline compiled to arrays: same numbers."""
+    import numpy as np
+
+    from nlu.embedded import fit_pipeline
+    from nlu.normalize import normalize
+    from nlu.settings import DEFAULT_DATA_DIR
+    from nlu.training_data import load
+
+    training = model_store.load_training_data(DEFAULT_DATA_DIR)
+    texts = [normalize(e.text) for e in training.examples]
+    pipeline = fit_pipeline(texts, [e.intent for e in training.examples])
+    compiled = EmbeddedModel.from_pipeline(pipeline, ServiceTable.from_training_data(training), "x")
+    probe = [normalize(e.text) for e in load(DEFAULT_DATA_DIR / model_store.TEST_FOLDER).examples]
+    probe += ["zzz qqq", "merci   beaucoup", "a", "code caf " * 50]
+    expected = pipeline.predict_proba(probe)
+    for text, row in zip(probe, expected, strict=True):
+        got = compiled.probabilities(text)
+        assert got is not None, text
+        np.testing.assert_allclose(got, row, rtol=1e-9, atol=1e-12, err_msg=text)
+
+
+def test_serving_does_not_need_scikit_learn(model: EmbeddedModel, nlu_settings: NluSettings) -> None:
+    import subprocess
+    import sys
+
+    path = model_store.model_path(nlu_settings.resolved_model_dir(), model.data_hash)
+    code = (
+        "import sys; from pathlib import Path; from nlu import model_store; "
+        f"m = model_store.load_model(Path({str(path)!r})); "
+        "assert m.parse('code caf bloque').intent.name == 'password_reset'; "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "False"
