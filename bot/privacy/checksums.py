@@ -6,8 +6,8 @@ anything malformed, because they run on whatever a resident typed.
 
 from __future__ import annotations
 
-# Registered IBAN lengths (SWIFT IBAN registry), plus the experimental ones of the countries
-# many residents bank in (Maghreb, West Africa) and the French overseas codes that use FR's format.
+# Registered IBAN lengths (SWIFT IBAN registry), plus the national formats of countries many residents
+# bank in (Maghreb, West and Central Africa). French overseas départements use FR.
 IBAN_LENGTHS: dict[str, int] = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
     "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
@@ -20,8 +20,6 @@ IBAN_LENGTHS: dict[str, int] = {
     # Experimental or national formats (not in the registry, but printed as IBANs on statements).
     "DZ": 26, "MA": 28, "SN": 28, "CI": 28, "ML": 28, "BJ": 28, "BF": 28, "CM": 27, "MG": 27, "TG": 28,
     "NE": 28, "GA": 27, "CG": 27, "CF": 27, "TD": 27, "KM": 27, "GQ": 27,
-    "GF": 27, "GP": 27, "MQ": 27, "RE": 27, "YT": 27, "NC": 27, "PF": 27, "PM": 27, "WF": 27, "BL": 27,
-    "MF": 27,
 }  # fmt: skip
 
 
@@ -98,6 +96,10 @@ def rib_key_valid(rib: str) -> bool:
     translated = rib.upper().translate(_RIB_LETTERS)
     if not translated.isascii() or not translated.isdigit():
         return False
-    bank, branch, account, key = (int(translated[:5]), int(translated[5:10]), int(translated[10:21]),
-                                  int(translated[21:]))
+    bank, branch, account, key = (
+        int(translated[:5]),
+        int(translated[5:10]),
+        int(translated[10:21]),
+        int(translated[21:]),
+    )
     return 97 - (89 * bank + 15 * branch + 3 * account) % 97 == key

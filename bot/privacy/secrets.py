@@ -95,6 +95,8 @@ _CONTEXT = re.compile(
     r"|virement)",
     re.IGNORECASE,
 )
+# A placeholder left by an earlier redaction ("[carte masquée]") must not act as context words.
+_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{0,40}masqu[^\[\]\n]{0,10}\]")
 _CONTEXT_BEFORE = 60
 _CONTEXT_AFTER = 40
 
@@ -182,6 +184,10 @@ _NOT_A_PASSWORD = frozenset(
 # ---------------------------------------------------------------- detection
 
 
+# A span known to be something else, which no other candidate may claim.
+_NOT_A_SECRET = "not_a_secret"
+
+
 @dataclass(frozen=True)
 class _Candidate:
     start: int
@@ -192,6 +198,7 @@ class _Candidate:
 
 _RANK_IBAN = 100
 _RANK_NIR = 95
+_RANK_IBAN_CONTEXT = 93  # above cards: digits inside an IBAN are not a card number
 _RANK_RIB = 92
 _RANK_CARD_CONTEXT = 88
 _RANK_CARD = 85
@@ -212,10 +219,12 @@ def find_secrets(text: str) -> list[Secret]:
     text = _as_text(text)
     if not text:
         return []
+    # Context words are looked up in a copy without placeholders, same length so positions agree.
+    context_text = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), text) if "masqu" in text else text
     candidates: list[_Candidate] = []
-    candidates.extend(_iban_candidates(text))
-    candidates.extend(_corsican_nir_candidates(text))
-    candidates.extend(_number_candidates(text))
+    candidates.extend(_iban_candidates(text, context_text))
+    candidates.extend(_corsican_nir_candidates(text, context_text))
+    candidates.extend(_number_candidates(text, context_text))
     candidates.extend(_password_candidates(text))
     candidates.extend(_code_candidates(text))
     return _select(candidates, len(text))
@@ -237,7 +246,8 @@ def _select(candidates: list[_Candidate], length: int) -> list[Secret]:
         if candidate.end <= candidate.start or any(taken[candidate.start : candidate.end]):
             continue
         taken[candidate.start : candidate.end] = b"\x01" * (candidate.end - candidate.start)
-        chosen.append(Secret(candidate.kind, candidate.start, candidate.end))
+        if candidate.kind != _NOT_A_SECRET:
+            chosen.append(Secret(candidate.kind, candidate.start, candidate.end))
     return sorted(chosen, key=lambda s: s.start)
 
 
@@ -255,8 +265,12 @@ def _context_around(text: str, start: int, end: int) -> _Context:
     return _Context(nir="nir" in found, tax="tax" in found, card="card" in found, bank="bank" in found)
 
 
-def _iban_candidates(text: str) -> Iterator[_Candidate]:
-    for match in _IBAN.finditer(text):
+def _iban_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
+    position = 0
+    while match := _IBAN.search(text, position):
+        # The match may run into the next word or the next IBAN: search again from where this one
+        # ends (a match is at most ~70 characters, so this stays linear).
+        position = match.start() + 1
         # Positions of the letters and digits, so the compact IBAN maps back onto the text.
         positions = [match.start() + i for i, char in enumerate(match.group()) if char.isalnum()]
         compact = "".join(text[p] for p in positions).upper()
@@ -266,19 +280,24 @@ def _iban_candidates(text: str) -> Iterator[_Candidate]:
         end = positions[length - 1] + 1
         if end < len(text) and text[end].isalnum():
             continue  # the country's length ends inside a word: not an IBAN
+        position = end
         iban = compact[:length]
         if iban_checksum_valid(iban):
             yield _Candidate(match.start(), end, "iban", _RANK_IBAN)
-        elif _context_around(text, match.start(), end).bank:
-            yield _Candidate(match.start(), end, "iban", _RANK_CONTEXT_ONLY)
+        elif _context_around(context_text, match.start(), end).bank:
+            yield _Candidate(match.start(), end, "iban", _RANK_IBAN_CONTEXT)
+        else:
+            # IBAN-shaped but failing its check, with no bank words: an ordinary reference. Nothing inside
+            # it may then be taken for a card or a NIR (a 16-digit stretch of it can pass Luhn by chance).
+            yield _Candidate(match.start(), end, _NOT_A_SECRET, _RANK_IBAN_CONTEXT)
 
 
-def _corsican_nir_candidates(text: str) -> Iterator[_Candidate]:
+def _corsican_nir_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
     for match in _CORSICAN_NIR.finditer(text):
         compact = "".join(char for char in match.group() if char.isalnum()).upper()
         if len(compact) == 15 and nir_key_valid(compact) and _nir_plausible(compact):
             yield _Candidate(match.start(), match.end(), "nir", _RANK_NIR)
-        elif _nir_plausible(compact) and _context_around(text, match.start(), match.end()).nir:
+        elif _nir_plausible(compact) and _context_around(context_text, match.start(), match.end()).nir:
             yield _Candidate(match.start(), match.end(), "nir", _RANK_CONTEXT_ONLY)
 
 
@@ -291,7 +310,7 @@ def _nir_plausible(compact: str) -> bool:
 
 
 def _card_prefix_plausible(digits: str) -> bool:
-    """Issuer prefixes (IIN) and lengths of the cards used in France."""
+    """Issuer prefixes (IIN) and lengths of the cards common in France (CB is co-badged Visa/Mastercard)."""
     length = len(digits)
     first, two, four = digits[0], int(digits[:2]), int(digits[:4])
     if first == "4":
@@ -304,17 +323,16 @@ def _card_prefix_plausible(digits: str) -> bool:
         return length == 15
     if 3528 <= four <= 3589:
         return 16 <= length <= 19
-    if two in (30, 36, 38):
-        return 14 <= length <= 19
-    if first == "6" or two in (50, 56, 57, 58):
+    if first == "6":  # Maestro, Discover, UnionPay
         return 16 <= length <= 19
-    return False
+    return False  # Diners and rarer schemes: only with card words around (see _classify_number)
 
 
-def _number_candidates(text: str) -> Iterator[_Candidate]:
+def _number_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
     for chunk in _CHUNK.finditer(text):
-        groups = [(m.start() + chunk.start(), m.end() + chunk.start(), m.group()) for m in
-                  re.finditer(r"\d+", chunk.group())]
+        groups = [
+            (m.start() + chunk.start(), m.end() + chunk.start(), m.group()) for m in re.finditer(r"\d+", chunk.group())
+        ]
         if sum(len(g[2]) for g in groups) < 13:
             continue
         context: _Context | None = None
@@ -330,7 +348,7 @@ def _number_candidates(text: str) -> Iterator[_Candidate]:
                 if len(digits) not in (13, 14, 15, 16, 17, 18, 19, 23):
                     continue
                 if context is None:
-                    context = _context_around(text, chunk.start(), chunk.end())
+                    context = _context_around(context_text, chunk.start(), chunk.end())
                 start, end = groups[i][0], groups[j][1]
                 for kind, rank in _classify_number(digits, frozenset(bounds), context):
                     yield _Candidate(start, end, kind, rank)
@@ -442,8 +460,9 @@ def _code_candidates(text: str) -> Iterator[_Candidate]:
         kind = "code" if match.group("what").lower() == "code" else "password"
         if _NOT_A_CODE_AFTER.match(text, match.end("secret")):
             continue
-        yield _Candidate(match.start("secret"), match.end("secret"), kind,
-                         _RANK_CODE if kind == "code" else _RANK_PASSWORD)
+        yield _Candidate(
+            match.start("secret"), match.end("secret"), kind, _RANK_CODE if kind == "code" else _RANK_PASSWORD
+        )
 
 
 # ---------------------------------------------------------------- redaction

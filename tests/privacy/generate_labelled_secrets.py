@@ -177,10 +177,31 @@ def _code(length: int, spaced: bool = False) -> str:
 
 
 PASSWORDS = [
-    "Azerty123", "Soleil2019!", "Camille93", "Nour*2024", "motdepasse1", "Bonjour@75", "Marseille13",
-    "Lina2015", "Yasmine.06", "Ines2010!", "P@ssw0rd", "doudou77", "Hamza2012", "Kenza#18", "Mamadou01",
-    "Fatou2020", "Rayan93200", "azerty1234", "Maman2024", "Sofiane_91", "ilyes2016", "Aya!2013",
-    "Bledard75", "Chaton22", "Toulouse31!",
+    "Azerty123",
+    "Soleil2019!",
+    "Camille93",
+    "Nour*2024",
+    "motdepasse1",
+    "Bonjour@75",
+    "Marseille13",
+    "Lina2015",
+    "Yasmine.06",
+    "Ines2010!",
+    "P@ssw0rd",
+    "doudou77",
+    "Hamza2012",
+    "Kenza#18",
+    "Mamadou01",
+    "Fatou2020",
+    "Rayan93200",
+    "azerty1234",
+    "Maman2024",
+    "Sofiane_91",
+    "ilyes2016",
+    "Aya!2013",
+    "Bledard75",
+    "Chaton22",
+    "Toulouse31!",
 ]
 PLAIN_WORD_PASSWORDS = ["soleil", "chouchou", "loulou", "princesse", "Bismillah", "liberte"]
 
@@ -530,8 +551,11 @@ NEGATIVES = [
 # The benchmark reports them apart so the figures are not only on messages the rules were tuned to.
 HOLDOUT = [
     ("numero de securite sociale :\n{nir_spaces}", [("nir", "nir_spaces")]),
-    ("Bonjour je vous écris parce que depuis le mois dernier je n'arrive plus à me connecter, le site me dit "
-     "que mon identifiant est faux alors que c'est bien mon numéro {nir_compact}", [("nir", "nir_compact")]),
+    (
+        "Bonjour je vous écris parce que depuis le mois dernier je n'arrive plus à me connecter, le site me dit "
+        "que mon identifiant est faux alors que c'est bien mon numéro {nir_compact}",
+        [("nir", "nir_compact")],
+    ),
     ("n° SS {nir_dots}", [("nir", "nir_dots")]),
     ("MON NUMERO DE SECURITE SOCIALE EST {nir_spaces}", [("nir", "nir_spaces")]),
     ("{nir_odd} c mon num de secu", [("nir", "nir_odd")]),
@@ -621,8 +645,9 @@ def build() -> list[dict[str, object]]:
             messages.append(_message(template.format(card=value), [_secret("card", value)], f"card/{brand}"))
     for template in CARD_CVV_TEMPLATES:
         card, cvv = _format_card(_card_digits("visa"), "spaces"), _code(3)
-        messages.append(_message(template.format(card=card, cvv=cvv),
-                                 [_secret("card", card), _secret("code", cvv)], "card/cvv"))
+        messages.append(
+            _message(template.format(card=card, cvv=cvv), [_secret("card", card), _secret("code", cvv)], "card/cvv")
+        )
 
     iban_styles = ["spaces", "compact", "spaces", "lower"]
     for index, template in enumerate(IBAN_TEMPLATES):
@@ -630,13 +655,24 @@ def build() -> list[dict[str, object]]:
             style = iban_styles[(index + turn) % len(iban_styles)]
             value = _format_iban(_iban("FR"), style)
             messages.append(_message(template.format(iban=value), [_secret("iban", value)], f"iban/FR/{style}"))
-    countries = {"BE": "belgique", "DE": "allemagne", "ES": "espagne", "IT": "italie", "PT": "portugal",
-                 "TN": "tunisie", "MA": "maroc", "RO": "roumanie", "GB": "royaume uni", "SN": "senegal"}
+    countries = {
+        "BE": "belgique",
+        "DE": "allemagne",
+        "ES": "espagne",
+        "IT": "italie",
+        "PT": "portugal",
+        "TN": "tunisie",
+        "MA": "maroc",
+        "RO": "roumanie",
+        "GB": "royaume uni",
+        "SN": "senegal",
+    }
     for index, (country, name) in enumerate(countries.items()):
         template = IBAN_FOREIGN_TEMPLATES[index % len(IBAN_FOREIGN_TEMPLATES)]
         value = _format_iban(_iban(country), "spaces" if index % 3 else "compact")
-        messages.append(_message(template.format(iban=value, country=name), [_secret("iban", value)],
-                                 f"iban/{country}"))
+        messages.append(
+            _message(template.format(iban=value, country=name), [_secret("iban", value)], f"iban/{country}")
+        )
     for template in RIB_TEMPLATES:
         value = " ".join(_rib())
         messages.append(_message(template.format(rib=value), [_secret("rib", value)], "rib"))
@@ -666,23 +702,32 @@ def build() -> list[dict[str, object]]:
         messages.append(_message(template.format(code=code), [_secret("code", code)], "code/spaced"))
 
     for template, kinds in MIXED_TEMPLATES:
-        values = {"nir": _format_nir(_nir_digits(), "spaces"), "pw": rng.choice(PASSWORDS), "tax": _tax("compact"),
-                  "iban": _format_iban(_iban("FR"), "spaces"), "card": _format_card(_card_digits("visa"), "spaces"),
-                  "code": _code(6)}
+        values = {
+            "nir": _format_nir(_nir_digits(), "spaces"),
+            "pw": rng.choice(PASSWORDS),
+            "tax": _tax("compact"),
+            "iban": _format_iban(_iban("FR"), "spaces"),
+            "card": _format_card(_card_digits("visa"), "spaces"),
+            "code": _code(6),
+        }
         names = {"nir": "nir", "password": "pw", "tax_number": "tax", "iban": "iban", "card": "card", "code": "code"}
         secrets = [_secret(kind, values[names[kind]]) for kind in kinds]
         messages.append(_message(template.format(**values), secrets, "mixed"))
 
     for template, kind in LOOKALIKE_WITH_CONTEXT:
-        values = {"bad_nir": _format_nir(_nir_bad_key(_nir_digits()), "spaces"),
-                  "bad_card": _format_card(_card_bad_luhn(_card_digits("visa")), "spaces"),
-                  "bad_iban": _format_iban(_iban_bad(_iban("FR")), "spaces")}
+        values = {
+            "bad_nir": _format_nir(_nir_bad_key(_nir_digits()), "spaces"),
+            "bad_card": _format_card(_card_bad_luhn(_card_digits("visa")), "spaces"),
+            "bad_iban": _format_iban(_iban_bad(_iban("FR")), "spaces"),
+        }
         value = values[{"nir": "bad_nir", "card": "bad_card", "iban": "bad_iban"}[kind]]
         messages.append(_message(template.format(**values), [_secret(kind, value)], f"lookalike_context/{kind}"))
     for template in LOOKALIKE_WITHOUT_CONTEXT:
-        values = {"bad_nir": _format_nir(_nir_bad_key(_nir_digits()), "compact"),
-                  "bad_card": _format_card(_card_bad_luhn(_card_digits("mastercard")), "compact"),
-                  "bad_iban": _format_iban(_iban_bad(_iban("FR")), "spaces")}
+        values = {
+            "bad_nir": _format_nir(_nir_bad_key(_nir_digits()), "compact"),
+            "bad_card": _format_card(_card_bad_luhn(_card_digits("mastercard")), "compact"),
+            "bad_iban": _format_iban(_iban_bad(_iban("FR")), "spaces"),
+        }
         messages.append(_message(template.format(**values), [], "negative/lookalike"))
 
     for text in NEGATIVES:
