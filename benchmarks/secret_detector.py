@@ -40,8 +40,8 @@ def _print_scores(title: str, scores: Scores) -> None:
     exact = scores.exact_spans / scores.secrets if scores.secrets else 1.0
     print(f"  exact spans: {scores.exact_spans}/{scores.secrets} ({exact:.3f})")
     print(f"  secrets leaked after redact(): {len(scores.leaked)}/{scores.secrets}")
-    for text, value in scores.leaked:
-        print(f"    leaked {value!r} in {text!r}")
+    for text, kind, value in scores.leaked:
+        print(f"    leaked {kind} {value!r} in {text!r}")
     print(f"  negative messages redacted: {len(scores.negatives_redacted)}/{scores.negatives}")
     for text in scores.negatives_redacted:
         print(f"    redacted {text!r} -> {redact(text).text!r}")
@@ -84,9 +84,15 @@ def main(argv: list[str]) -> int:
 
     overall = score(messages)
     _print_scores("all messages", overall)
-    holdout = [m for m in messages if m.tag.startswith("holdout")]
-    if holdout:
-        _print_scores("of which holdout (written after the rules, see the generator)", score(holdout))
+    # Batches written after the rules (tests/privacy/generate_labelled_secrets.py): "holdout" was used
+    # to fix the rules once; "holdout2" was written when the rules were final and never tuned on.
+    for batch, title in (
+        ("holdout", "of which holdout (written after the first rules; the rules were then fixed on it)"),
+        ("holdout2", "of which holdout2 (written after the final rules, never tuned on)"),
+    ):
+        subset = [m for m in messages if m.tag.split("/")[0] == batch]
+        if subset:
+            _print_scores(title, score(subset))
 
     rate, count = _throughput(messages)
     print(

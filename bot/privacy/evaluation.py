@@ -80,7 +80,7 @@ class Scores:
     negatives: int = 0
     negatives_redacted: list[str] = field(default_factory=list)
     secrets: int = 0
-    leaked: list[tuple[str, str]] = field(default_factory=list)  # (message, secret value)
+    leaked: list[tuple[str, str, str]] = field(default_factory=list)  # (message, kind, secret value)
     exact_spans: int = 0
 
     @property
@@ -118,5 +118,5 @@ def score(messages: Iterable[LabelledMessage]) -> Scores:
             if any((s.start, s.end) == (expected.start, expected.end) for s in found):
                 scores.exact_spans += 1
             if _NOT_ALNUM.sub("", expected.value) in redacted_compact:
-                scores.leaked.append((message.text, expected.value))
+                scores.leaked.append((message.text, expected.kind, expected.value))
     return scores

@@ -607,6 +607,63 @@ HOLDOUT = [
 ]
 
 
+# A second batch, written and labelled once the rules were final; its first-run result is what the
+# benchmark reports for "holdout2" (the rules were NOT changed after seeing it; see docs/privacy.md).
+HOLDOUT2 = [
+    (
+        "Madame je vous donne mon numéro de sécurité sociale pour que vous puissiez regarder : {nir_spaces}",
+        [("nir", "nir_spaces")],
+    ),
+    ("secu {nir_compact}", [("nir", "nir_compact")]),
+    ("Le numéro de ma carte vitale est le {nir_spaces}", [("nir", "nir_spaces")]),
+    ("{nir_spaces} voila", [("nir", "nir_spaces")]),
+    (
+        "jai mis le numero de secu de ma femme {nir_compact} et le mien {nir2_compact}",
+        [("nir", "nir_compact"), ("nir", "nir2_compact")],
+    ),
+    ("numéro d'immatriculation {nir_spaces}", [("nir", "nir_spaces")]),
+    ("Ma carte bleue: {card_spaces}, elle expire en 2027", [("card", "card_spaces")]),
+    (
+        "j'ai donné le numéro {card_compact} au téléphone a un monsieur qui disait etre de la banque",
+        [("card", "card_compact")],
+    ),
+    ("payer l'amende ANTAI avec la carte {card_dashes} ?", [("card", "card_dashes")]),
+    ("visa {card_spaces} cvv {cvv}", [("card", "card_spaces"), ("code", "cvv")]),
+    ("Voici mon IBAN : {iban_spaces}\nBIC : CEPAFRPP751", [("iban", "iban_spaces")]),
+    ("{iban_compact} cest le rib de mon compte nickel", [("iban", "iban_compact")]),
+    ("Bonjour ma conseillere veut mon rib {iban_lower}", [("iban", "iban_lower")]),
+    ("iban tunisie {iban_tn}", [("iban", "iban_tn")]),
+    ("numéro fiscal: {tax_compact}", [("tax_number", "tax_compact")]),
+    ("mon identifiant impots.gouv c {tax_compact}", [("tax_number", "tax_compact")]),
+    ("mdp: Bouchra1979", [("password", "Bouchra1979")]),
+    ("Mon mot de passe c'est Mimosa44 avec un majuscule au debut", [("password", "Mimosa44")]),
+    ("jai mis Karim2019 comme mot de passe", [("password", "Karim2019")]),
+    ("identifiant: jean.dupont mot de passe: Dupont#1960", [("password", "Dupont#1960")]),
+    ("le mdp de mon compte ameli = Zineb2008", [("password", "Zineb2008")]),
+    ("code reçu : {code6}", [("code", "code6")]),
+    ("on ma envoyé le code {code6} il faut le mettre ou", [("code", "code6")]),
+    ("le code secret de ma carte c {code4}", [("code", "code4")]),
+    ("mon code de connexion cest {code8}", [("code", "code8")]),
+    ("{code6}", [("code", "code6")]),
+    ("code cb {code4}", [("code", "code4")]),
+    ("Je suis disponible le 14/11 entre 9h et 12h", []),
+    ("mon numéro de téléphone a changé c 07 52 18 90 44", []),
+    ("la CAF me demande 2 345,67 € de trop perçu", []),
+    ("jai 2 numéros allocataire 1234567 et 7654321 c normal", []),
+    ("mon numéro de sécu finit par 45 c grave ?", []),
+    ("ma carte vitale est périmée", []),
+    ("numero de telephone du centre 01 48 23 45 67", []),
+    ("code article 4006381333931 sur le ticket", []),
+    ("numéro de commande 1234567890123456", []),
+    ("ma référence client EDF 6004 1234 5678", []),
+    ("le mot de passe de mon compte est trop long a retenir", []),
+    ("mdp et identifiant c pareil ?", []),
+    ("le code de ma carte bleue je le donne a personne", []),
+    ("numero de badge 20240315", []),
+    ("mon numero de dossier caf 2024-1234567", []),
+]
+
+
 def _secret(kind: str, value: str) -> dict[str, str]:
     return {"kind": kind, "value": value}
 
@@ -757,6 +814,28 @@ def build() -> list[dict[str, object]]:
         text = template.format(**values)
         labelled = [_secret(kind, values.get(value, value)) for kind, value in secrets]
         messages.append(_message(text, labelled, "holdout/negative" if not secrets else "holdout"))
+
+    for template, secrets in HOLDOUT2:
+        values = {
+            "nir_spaces": _format_nir(_nir_digits(), "spaces"),
+            "nir_compact": _format_nir(_nir_digits(), "compact"),
+            "nir2_compact": _format_nir(_nir_digits(), "compact"),
+            "card_spaces": _format_card(_card_digits("visa"), "spaces"),
+            "card_compact": _format_card(_card_digits("mastercard"), "compact"),
+            "card_dashes": _format_card(_card_digits("visa"), "dashes"),
+            "cvv": _code(3),
+            "iban_spaces": _format_iban(_iban("FR"), "spaces"),
+            "iban_compact": _format_iban(_iban("FR"), "compact"),
+            "iban_lower": _format_iban(_iban("FR"), "lower"),
+            "iban_tn": _format_iban(_iban("TN"), "spaces"),
+            "tax_compact": _tax("compact"),
+            "code4": _code(4),
+            "code6": _code(6),
+            "code8": _code(8),
+        }
+        text = template.format(**values)
+        labelled = [_secret(kind, values.get(value, value)) for kind, value in secrets]
+        messages.append(_message(text, labelled, "holdout2/negative" if not secrets else "holdout2"))
     return messages
 
 
