@@ -137,7 +137,7 @@ _CODE = re.compile(
     rf"(?![ \t]*(?:{_NOT_A_SECRET_CODE})(?![0-9A-Za-z]))"
     rf"(?:(?:[ \t]+|(?<=['’]))(?:{_CODE_QUALIFIER})(?:(?<=['’])|(?![0-9A-Za-z]))){{0,6}}"
     rf"[ \t]*(?P<conn>(?:{_CONNECTOR}[ \t]*){{0,2}})"
-    r"(?P<secret>\d{3}[ .]\d{3}(?![0-9])|\d{2}[ ]\d{2}[ ]\d{2}(?![ ]?[0-9])|\d{3,12}(?![0-9])"
+    r"(?P<secret>\d{3}[ .]\d{3}(?![0-9])|\d{2}[ ]\d{2}[ ]\d{2}(?![ ]?[0-9])|\d{3,8}(?![0-9])"
     r"|[A-Za-z0-9]{4,12}(?![0-9A-Za-z]))",
     re.IGNORECASE,
 )
@@ -268,8 +268,8 @@ def _context_around(text: str, start: int, end: int) -> _Context:
 def _iban_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
     position = 0
     while match := _IBAN.search(text, position):
-        # The match may run into the next word or the next IBAN: search again from where this one
-        # ends (a match is at most ~70 characters, so this stays linear).
+        # The match may run into the next word or the next IBAN: search again just after its start, or
+        # after its end once it is proven (a match is at most ~70 characters, so this stays linear).
         position = match.start() + 1
         # Positions of the letters and digits, so the compact IBAN maps back onto the text.
         positions = [match.start() + i for i, char in enumerate(match.group()) if char.isalnum()]
@@ -280,9 +280,9 @@ def _iban_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
         end = positions[length - 1] + 1
         if end < len(text) and text[end].isalnum():
             continue  # the country's length ends inside a word: not an IBAN
-        position = end
         iban = compact[:length]
         if iban_checksum_valid(iban):
+            position = end  # a proven IBAN: the next one starts after it
             yield _Candidate(match.start(), end, "iban", _RANK_IBAN)
         elif _context_around(context_text, match.start(), end).bank:
             yield _Candidate(match.start(), end, "iban", _RANK_IBAN_CONTEXT)
@@ -363,9 +363,12 @@ def _classify_number(digits: str, bounds: frozenset[int], context: _Context) -> 
         elif context.nir:
             yield "nir", _RANK_CONTEXT_ONLY
     if length == 13:
-        if digits[0] in "0123" and (context.tax or bounds == _TAX_NOTICE_BOUNDS):
+        nir_like = context.nir and _nir_plausible(digits) and (contiguous or bounds <= _NIR_BOUNDS)
+        tax_like = digits[0] in "0123" and (context.tax or bounds == _TAX_NOTICE_BOUNDS)
+        # Both words nearby ("carte vitale ... et numero fiscal ..."): the NIR's grouping decides.
+        if tax_like and not (nir_like and not contiguous):
             yield "tax_number", _RANK_TAX
-        elif context.nir and _nir_plausible(digits) and (contiguous or bounds <= _NIR_BOUNDS):
+        elif nir_like:
             yield "nir", _RANK_CONTEXT_ONLY
     if 13 <= length <= 19:
         card_grouping = contiguous or bounds <= _CARD_BOUNDS or (length == 15 and bounds <= _AMEX_BOUNDS)
@@ -445,8 +448,8 @@ def _code_candidates(text: str) -> Iterator[_Candidate]:
         keyword = _folded(match.group("keyword"))
         if compact.isdigit():
             minimum = 3 if keyword in ("cryptogramme", "crypto", "cvv", "cvc") else 4
-            if len(compact) < minimum:
-                continue
+            if not minimum <= len(compact) <= 8:
+                continue  # codes have 4 to 8 digits; "code envoye au 0612345678" is a phone number
             if _NOT_A_CODE_AFTER.match(text, match.end("secret")):
                 continue  # "code ... 600 €", "14h30": an amount or a time
             if len(compact) == 4 and 1900 <= int(compact) <= 2099 and not announced:

@@ -72,6 +72,11 @@ def test_a_nir_after_a_phone_number_in_the_same_run_of_digits() -> None:
     assert found(text) == [("nir", nir_spaced(NIR))]
 
 
+def test_a_nir_with_a_wrong_key_next_to_a_tax_number_is_still_one_nir() -> None:
+    text = f"numero de carte vitale {nir_spaced(NIR_BAD_KEY)} et numero fiscal 0701987765432"
+    assert found(text) == [("nir", nir_spaced(NIR_BAD_KEY)), ("tax_number", "0701987765432")]
+
+
 # ------------------------------------------------------------------ cards
 
 
@@ -230,6 +235,8 @@ def test_codes_after_the_words_that_announce_them(text: str, code: str) -> None:
         "mon code caf marche plus depuis 2024",
         "code de la route",
         "le code de la porte c 1234B",
+        "code envoye au 0612345678",
+        "le code a ete envoye au 06 12 34 56 78",
     ],
 )
 def test_sentences_about_codes_hold_no_code(text: str) -> None:
