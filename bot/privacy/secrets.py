@@ -117,6 +117,14 @@ _PASSWORD = re.compile(
     r"(?P<secret>[^\s\[\]]{2,64})",
     re.IGNORECASE,
 )
+# "mot de passe du wifi de la mediatheque c Media2024": any few words, then "c", ":" or "=". Only a token
+# shaped like a password (digit, symbol or inner capital) counts here, since the words are unchecked.
+_PASSWORD_AFTER_WORDS = re.compile(
+    r"(?<![0-9A-Za-z])(?:mots?[ \t\-]*(?:de|d['’]?|du|2)?[ \t\-]*pass?e?s?|mdp|password)(?![0-9A-Za-z])"
+    r"(?:[ \t]+[^\s\[\]:=]{1,20}){1,6}?[ \t]*(?::|=|[ \t]c['’][ \t]*est\b|[ \t]cest\b|[ \t]c\b)[ \t]*"
+    r"(?P<secret>[^\s\[\]]{3,64})",
+    re.IGNORECASE,
+)
 _CODE_QUALIFIER = (
     r"confidentiel(?:le)?|secret|perso(?:nnel)?|pin|caf|ameli|sms|re[cç]us?|envoy[eé]e?s?|par|de|d['’]|du|la|le"
     r"|les|des|un|v[eé]rification|verif|validation|activation|confirmation|connexion|s[eé]curit[eé]|acc[eè]s|en"
@@ -176,7 +184,9 @@ _NOT_A_PASSWORD = frozenset(
     obligatoire requis securise securite secret identifiant identifiants login numero num code codes mdp
     chiffres caracteres lettres majuscule minuscule symbole oubli perte probleme souci identique pareil vieux
     actuel actuelle dernier derniere premier premiere comme celui celle lequel laquelle non oui si deux trois
-    quatre cinq six sept huit neuf dix douze
+    quatre cinq six sept huit neuf dix douze aucun aucune rien facile simple complique difficile dur durs
+    compliquee saisi saisie ecrit ecrite note notee perime verrouille desactive suspendu inconnu introuvable
+    bizarre pareille accepte enregistre sauvegarde mis tape rentre entre mauvaise peut-etre
     """.split()
 )
 
@@ -393,18 +403,27 @@ def _folded(word: str) -> str:
     return bare.strip(".,;:!?\"'’«»()")
 
 
+# Tokens with digits that are still ordinary words: "1er essai", "2eme fois", "14h30", "12€".
+_ORDINARY_TOKEN = re.compile(
+    r"\d{1,2}(?:er|re|[eè]re|e|[eè]me|nd|nde|h\d{0,2}|min)|\d+(?:[.,]\d+)?(?:€|eur|euros?|%)", re.IGNORECASE
+)
+
+
 def _looks_like_password(token: str, announced: bool) -> bool:
     core = _folded(token)
-    if len(core) < 3 or core in _NOT_A_PASSWORD:
+    if len(core) < 3 or core in _NOT_A_PASSWORD or _ORDINARY_TOKEN.fullmatch(core):
         return False
     stripped = token.strip(".,;:!?\"'’«»()")
+    if "'" in stripped or "’" in stripped:
+        return False  # an elided French word ("j'ai", "c'est"), not a password
     has_digit = any(char.isdigit() for char in stripped)
-    has_symbol = any(not char.isalnum() for char in stripped)
+    has_symbol = any(not char.isalnum() and char != "-" for char in stripped)
     mixed_case = any(char.isupper() for char in stripped[1:]) and any(char.islower() for char in stripped)
     if has_digit or has_symbol or mixed_case:
         return True
-    # A plain word ("soleil") is a password only when announced: "mon mdp c soleil", not "mdp oublie".
-    return announced and len(core) >= 4
+    # A plain word ("soleil") is a password only when announced: "mon mdp c soleil", not "mdp oublie";
+    # and not a past participle: "mon mot de passe est verrouillé", "... est noté sur un papier".
+    return announced and len(core) >= 4 and not stripped.lower().endswith(("é", "ée", "és", "ées"))
 
 
 _LEADING_QUOTES = "\"'’«“("
@@ -426,6 +445,11 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _password_candidates(text: str) -> Iterator[_Candidate]:
+    for match in _PASSWORD_AFTER_WORDS.finditer(text):
+        token = match.group("secret")
+        if _looks_like_password(token, announced=False):
+            start, end = _trimmed(text, match.start("secret"), match.end("secret"))
+            yield _Candidate(start, end, "password", _RANK_PASSWORD)
     for match in _PASSWORD.finditer(text):
         if not _looks_like_password(match.group("secret"), announced=bool(match.group("conn").strip())):
             continue

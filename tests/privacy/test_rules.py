@@ -166,6 +166,10 @@ def test_a_tax_number_needs_the_words_or_the_notice_grouping() -> None:
         ("mdp = 'Bonjour2024',", "Bonjour2024"),
         ("mon mdp c soleil", "soleil"),  # a plain word, but announced
         ("MOT DE PASSE Marseille13", "Marseille13"),
+        ("mot de passe du wifi de la mediatheque c mediatheque2024", "mediatheque2024"),
+        ("mot de passe de ma fille c Lina2015", "Lina2015"),
+        ("le mdp est princesse", "princesse"),
+        ("mon mdp c Jean-Pierre75", "Jean-Pierre75"),
     ],
 )
 def test_passwords_after_the_words_that_announce_them(text: str, password: str) -> None:
@@ -193,6 +197,14 @@ def test_two_passwords_in_one_message() -> None:
         "le mdp doit avoir 12 caracteres",
         "mdp perdu aidez moi",
         "mon mot de passe [mot de passe masqué]",
+        "mon mot de passe est verrouillé",
+        "mon mot de passe est facile",
+        "mon mdp est enregistré dans le telephone",
+        "mot de passe: aucun",
+        "mdp oublié: j'ai fait 3 fois",
+        "mdp faux : 1er essai",
+        "mdp c peut-être faux",
+        "mdp ne marche pas : Erreur 403",
     ],
 )
 def test_sentences_about_passwords_hold_no_password(text: str) -> None:
