@@ -75,6 +75,7 @@ class Redaction:
 # Between two digit groups: up to three spaces, or a dot or dash with optional spaces around.
 _SEP = r"(?:[ \t]{1,3}|[ \t]?[.\-][ \t]?)"
 _CHUNK = re.compile(rf"\d+(?:{_SEP}\d+)*")
+_DIGITS = re.compile(r"\d+")
 _CORSICAN_NIR = re.compile(
     rf"(?<![0-9A-Za-z])[1-478]{_SEP}?\d\d{_SEP}?\d\d{_SEP}?2[ABab]{_SEP}?\d{{3}}{_SEP}?\d{{3}}"
     rf"(?:{_SEP}?\d\d)?(?![0-9A-Za-z])"
@@ -340,9 +341,9 @@ def _card_prefix_plausible(digits: str) -> bool:
 
 def _number_candidates(text: str, context_text: str) -> Iterator[_Candidate]:
     for chunk in _CHUNK.finditer(text):
-        groups = [
-            (m.start() + chunk.start(), m.end() + chunk.start(), m.group()) for m in re.finditer(r"\d+", chunk.group())
-        ]
+        if chunk.end() - chunk.start() < 13:
+            continue  # fewer than 13 characters cannot hold 13 digits
+        groups = [(m.start(), m.end(), m.group()) for m in _DIGITS.finditer(text, chunk.start(), chunk.end())]
         if sum(len(g[2]) for g in groups) < 13:
             continue
         context: _Context | None = None
