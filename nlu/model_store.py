@@ -100,6 +100,11 @@ def load_or_train(settings: NluSettings) -> EmbeddedModel:
             f"no NLU model for the current data in {settings.resolved_model_dir()}: run `relais nlu train`"
         )
     log.info("training the NLU model (data changed or no model file)")
-    model, written = train(settings)
-    log.info("NLU model trained in %.1f s on %d examples: %s", model.training_seconds, model.examples, written)
+    model = EmbeddedModel.train(load_training_data(data_dir), digest)
+    try:
+        written = save(model, settings.resolved_model_dir())
+    except OSError as exc:  # a read-only folder must not stop the bot: keep the model in memory
+        log.warning("NLU model trained but not saved (%s); set nlu.model_dir to a writable folder", exc)
+    else:
+        log.info("NLU model trained in %.1f s on %d examples: %s", model.training_seconds, model.examples, written)
     return model

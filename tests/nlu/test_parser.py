@@ -208,3 +208,14 @@ def test_serving_does_not_need_scikit_learn(model: EmbeddedModel, nlu_settings: 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_unwritable_model_folder_still_gives_a_working_parser(
+    tiny_data_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the model folder should be", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="nlu.model_store"):
+        parser = build_parser(NluSettings(data_dir=tiny_data_dir, model_dir=blocker / "models"))
+    assert parser.parse("bonjour").intent.name == "greet"
+    assert "not saved" in caplog.text
