@@ -34,7 +34,7 @@ from nlu.services import ServiceTable, extract_services
 from nlu.training_data import TrainingData
 
 # Bump when the features or the classifier change, so models trained by older code are retrained.
-MODEL_VERSION = "embedded-2"
+MODEL_VERSION = "embedded-3"
 SKLEARN_VERSION = version("scikit-learn")
 # Only the start of a very long message is read: the request is in the first lines, and cost stays flat.
 MAX_CHARS = 1000
@@ -43,6 +43,16 @@ CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
 WORD_PATTERN = r"(?u)\b\w+\b"
 REGULARISATION_C = 30.0  # weak regularisation suits many sparse n-grams; probabilities stay calibrated
+# A message that only names a service ("la caf", "pole emploi svp") says nothing about the need: its
+# confidence is capped so the engine asks which need, offering the model's ranking. Pronote is the
+# exception: the service is the intent.
+SERVICE_ONLY_CONFIDENCE = 0.25
+SERVICES_THAT_ARE_INTENTS = {"pronote"}
+FILLER_WORDS = {
+    "la", "le", "les", "l", "de", "du", "des", "d", "a", "au", "aux", "mon", "ma", "mes", "pour", "sur", "avec",
+    "et", "site", "compte", "espace", "appli", "application", "svp", "bonjour", "salut", "aide", "probleme",
+    "question", "cest", "c", "est", "ca", "urgent", "help",
+}
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +185,8 @@ class EmbeddedModel:
             # Not one known word or letter group (another script, keyboard mash): off topic, not a guess.
             return out_of_scope(text, entities)
         order = np.argsort(probabilities)[::-1][:RANKING_LENGTH]
-        ranking = [IntentScore(self.intents[i], round(float(probabilities[i]), 4)) for i in order]
+        cap = SERVICE_ONLY_CONFIDENCE if only_names_a_service(clipped, entities) else 1.0
+        ranking = [IntentScore(self.intents[i], round(min(cap, float(probabilities[i])), 4)) for i in order]
         return ParseResult(text=text, intent=ranking[0], entities=entities, intent_ranking=ranking)
 
 
@@ -192,6 +203,16 @@ def fit_pipeline(texts: list[str], labels: list[str]) -> Any:
     ])
     pipeline = Pipeline([("features", features), ("classifier", LogisticRegression(C=REGULARISATION_C, max_iter=3000))])
     return pipeline.fit(texts, labels)
+
+
+def only_names_a_service(text: str, entities: list) -> bool:
+    """True for "la caf", "Pole emploi svp": services and filler words, nothing about the need."""
+    if not entities or any(e.value in SERVICES_THAT_ARE_INTENTS for e in entities):
+        return False
+    rest = list(text)
+    for entity in entities:
+        rest[entity.start:entity.end] = " " * (entity.end - entity.start)
+    return all(word in FILLER_WORDS for word in normalize("".join(rest)).split())
 
 
 def looks_like_text(text: str, min_letter_share: float = 0.5) -> bool:

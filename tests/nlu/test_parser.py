@@ -219,3 +219,16 @@ def test_unwritable_model_folder_still_gives_a_working_parser(
         parser = build_parser(NluSettings(data_dir=tiny_data_dir, model_dir=blocker / "models"))
     assert parser.parse("bonjour").intent.name == "greet"
     assert "not saved" in caplog.text
+
+
+@pytest.mark.parametrize("text", ["la caf", "Pôle Emploi svp", "mon compte ameli", "CAF", "bonjour la caf"])
+def test_a_bare_service_name_is_never_a_confident_guess(model: EmbeddedModel, text: str) -> None:
+    result = model.parse(text)
+    assert result.service is not None
+    assert result.intent.confidence < NluSettings().confidence_threshold  # the engine asks which need
+
+
+def test_a_service_with_its_need_stays_confident(model: EmbeddedModel) -> None:
+    assert model.parse("caf bloqué").intent.confidence >= NluSettings().confidence_threshold
+    assert model.parse("pronote").intent.name == "pronote"
+    assert model.parse("pronote").intent.confidence >= NluSettings().confidence_threshold
