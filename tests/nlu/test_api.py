@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nlu.api import router
 from nlu.embedded import EmbeddedModel
@@ -70,3 +72,19 @@ def test_status_names_the_model(client: TestClient, model: EmbeddedModel) -> Non
     assert status["backend"] == "embedded"
     assert status["embedded_model"]["data_hash"] == model.data_hash
     assert len(status["embedded_model"]["intents"]) == 22
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=json_values | st.dictionaries(st.just("text"), st.text(max_size=200)))
+def test_any_json_body_gets_an_answer_or_a_4xx(client: TestClient, body: object) -> None:
+    response = client.post("/model/parse", json=body)
+    assert response.status_code in {200, 422}
+    if response.status_code == 200:
+        assert response.json()["text"] == body["text"]
