@@ -36,18 +36,25 @@ class Library:
         return self.guides[guide_id]
 
     def for_intent(self, intent: str, service: str | None = None) -> Guide | None:
-        """The guide answering ``intent`` for ``service``; without a service, the intent's only guide."""
+        """The guide answering ``intent`` for ``service``; without a service, the intent's only guide.
+
+        When several guides qualify, the one marked ``entry: true`` wins; without one, a known
+        service takes the first in file order and an unknown service gives None (ask which site).
+        """
         candidates = [g for g in self.guides.values() if intent in g.intents]
         if service is not None:
             exact = [g for g in candidates if g.service == service]
             if exact:
-                return exact[0]
+                return _preferred(exact)
             generic = [g for g in candidates if g.service is None]
-            return generic[0] if generic else None
+            return _preferred(generic) if generic else None
         if len(candidates) == 1:
             return candidates[0]
         generic = [g for g in candidates if g.service is None]
-        return generic[0] if len(generic) == 1 else None
+        if len(generic) == 1:
+            return generic[0]
+        entries = [g for g in (generic or candidates) if g.entry]
+        return entries[0] if len(entries) == 1 else None
 
     def services_for(self, intent: str) -> list[str]:
         """Services that have a guide for ``intent``, in file order, without repeats."""
@@ -56,6 +63,11 @@ class Library:
             if intent in guide.intents and guide.service and guide.service not in services:
                 services.append(guide.service)
         return services
+
+
+def _preferred(guides: list[Guide]) -> Guide:
+    """The guide marked as the entry point among ``guides``, else the first in file order."""
+    return next((g for g in guides if g.entry), guides[0])
 
 
 def load_guide(path: Path) -> Guide:

@@ -65,6 +65,13 @@ class Guide(BaseModel):
     service: str | None = Field(default=None, description="The `service` entity value, when the guide is about one.")
     theme: str = Field(description="Conseiller numérique activity theme used when it escalates.")
     subtheme: str | None = None
+    entry: bool = Field(
+        default=False,
+        description=(
+            "The guide to start when several guides answer the same intent and service "
+            "(typically a short guide whose one question leads to the others)."
+        ),
+    )
     steps: list[Step] = Field(min_length=1)
     closing: str | None = Field(
         default=None, description="Closing question; the library default asks OUI or NON."
