@@ -42,6 +42,8 @@ LIBRARY = load_library()
     ("scan_document", None, "scanner_document"),
     ("id_documents", "ants", "ants_predemande"),
     ("id_documents", "anef", "anef_titre_sejour"),
+    ("id_documents", None, "papiers"),
+    ("smartphone_basics", "pronote", "pronote_appli"),
     ("scam_check", None, "arnaque_message"),
     ("scam_check", "ameli", "arnaque_message"),
     ("smartphone_basics", None, "telephone"),
@@ -53,7 +55,7 @@ def test_a_need_starts_the_right_guide(intent, service, guide_id):
     assert guide is not None and guide.id == guide_id
 
 
-@pytest.mark.parametrize("intent", ["password_reset", "account_create", "document_request", "id_documents"])
+@pytest.mark.parametrize("intent", ["password_reset", "account_create", "document_request"])
 def test_a_need_without_its_site_makes_the_bot_ask_which_site(intent):
     assert LIBRARY.for_intent(intent) is None
     assert len(LIBRARY.services_for(intent)) >= 2
@@ -62,7 +64,8 @@ def test_a_need_without_its_site_makes_the_bot_ask_which_site(intent):
 @pytest.mark.parametrize(("entry", "guides"), [
     ("pronote", {"pronote_connexion", "pronote_appli", "pronote_notes_absences"}),
     ("telephone", {"telephone_memoire", "telephone_appli", "email", "scanner_document"}),
-    ("email", {"email_piece_jointe", "email_mot_de_passe"}),
+    ("email", {"email_piece_jointe", "email_mot_de_passe", "email_creer_adresse"}),
+    ("papiers", {"ants_predemande", "anef_titre_sejour"}),
 ])
 def test_entry_guides_offer_every_guide_of_their_topic(entry, guides):
     guide = LIBRARY.get(entry)
