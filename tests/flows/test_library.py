@@ -109,4 +109,4 @@ def test_france_travail_not_pole_emploi_and_caf_declaration_is_prefilled():
     every_text = " ".join(s.text.lower() for g in LIBRARY.guides.values() for s in g.steps)
     assert "pole emploi" not in every_text and "pôle emploi" not in every_text
     declaration = " ".join(s.text for s in LIBRARY.get("caf_declaration_trimestrielle").steps)
-    assert "deja ecrits" in declaration and "verifier" in declaration
+    assert "ecrit deja" in declaration and "verifier" in declaration
