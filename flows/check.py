@@ -337,6 +337,18 @@ class _Checker:
         header = self._messages_text("menu_header")
         menu_sms = "\n".join(([header] if header else []) + lines)
         self._check_sms(path, NO_STEP, menu_sms)
+        # With a guide in progress the engine adds "0 Reprendre "<title>"" under the header.
+        resume = self._messages_text("menu_resume")
+        if header and resume and library.guides and count_segments(menu_sms).segments == 1:
+            longest = max(library.guides.values(), key=lambda g: len(g.title))
+            with_resume = "\n".join([header, "0 " + resume.replace("{title}", longest.title), *lines])
+            sms = count_segments(with_resume)
+            if sms.segments > 1:
+                self.warning(
+                    path, NO_STEP, "length",
+                    f"with the resume line for \"{longest.title}\" the menu takes {sms.segments} SMS "
+                    f"({sms.units} characters)",
+                )
 
     def _check_coverage(self, library: Library) -> None:
         path = self.paths.coverage_file
@@ -360,6 +372,17 @@ class _Checker:
             reachable_without_site = library.for_intent(intent) is not None or bool(library.services_for(intent))
             if None not in (services or [None]) and not reachable_without_site:
                 self.error(path, intent, "coverage", f"intent '{intent}' without a service leads nowhere")
+            self._check_service_question(library, path, intent)
+
+    def _check_service_question(self, library: Library, path: Path, intent: str) -> None:
+        """The engine's "which site?" question lists every site with a guide for the intent: one SMS."""
+        header = self._messages_text("ask_service")
+        services = library.services_for(intent)
+        if header is None or library.for_intent(intent) is not None or len(services) < 2:
+            return
+        labels = self._messages_table("services")
+        lines = [f"{n} {labels.get(s, s)}" for n, s in enumerate(services, start=1)]
+        self._check_sms(path, intent, "\n".join([header, *lines]))
 
     # -- the bot's own texts ---------------------------------------------------------------------
 
@@ -370,6 +393,13 @@ class _Checker:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         value = raw.get(key)
         return value if isinstance(value, str) else None
+
+    def _messages_table(self, key: str) -> dict[str, str]:
+        path = self.paths.messages_dir / "fr.yml"
+        if not path.exists():
+            return {}
+        value = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(key)
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
     def _check_messages(self, library: Library) -> None:
         if not self.paths.messages_dir.is_dir():

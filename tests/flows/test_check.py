@@ -269,3 +269,23 @@ def test_cli_exit_code_ignores_warnings(tiny: TinyLibrary, monkeypatch):
     assert "WARNING guides/caf_code.yml:oublie: plain-language:" in result.output
     quiet = CliRunner().invoke(app, [*tiny.cli_args(), "--quiet"])
     assert "WARNING" not in quiet.output
+
+
+def test_python_dash_m_flows_check_passes_on_the_shipped_library():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "flows.check", "--quiet"], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s)" in result.stdout.strip().splitlines()[-1]
+
+
+def test_the_which_site_question_must_fit_one_sms(tiny: TinyLibrary):
+    tiny.write("messages/fr.yml", {
+        "menu_header": "Choisissez :",
+        "ask_service": "C'est pour quel site ? " * 6 + "Repondez avec le numero :",
+        "services": {"caf": "CAF", "ameli": "Ameli"},
+    })
+    tiny.write_guide(_guide("ameli_code", title="Code ameli oublie", service="ameli"))
+    assert ("coverage.yml", "password_reset", "length") in _rules(tiny.errors())
