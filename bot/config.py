@@ -40,6 +40,34 @@ class ConversationSettings(BaseModel):
     )
 
 
+class SendingWindowSettings(BaseModel):
+    """When messages the resident did not just ask for (reminders, follow-ups) may go out."""
+
+    timezone: str = Field(default="Europe/Paris", description="Wall-clock zone of the window.")
+    days: list[int] = Field(default=[0, 1, 2, 3, 4, 5], description="Weekdays allowed, 0 = Monday.")
+    start: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$", description="Window opens (HH:MM).")
+    end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$", description="Window closes (HH:MM).")
+    skip_public_holidays: bool = Field(default=True, description="No sending on French public holidays.")
+
+
+class ReminderSettings(BaseModel):
+    """Workshop reminders and follow-ups (see bot/reminders/)."""
+
+    enabled: bool = True
+    # Each offset: "day_before@18:00" (the day before, at that Paris time) or "-2h" / "-30m" (before start).
+    offsets: list[str] = Field(default=["day_before@18:00", "-2h"])
+    after_workshop: bool = Field(default=True, description="Ask how the workshop went.")
+    after_workshop_delay_hours: int = Field(default=2, ge=0)
+    after_no_show: bool = Field(default=True, description="Offer the next workshop after a no-show.")
+    after_guide_failed: bool = Field(default=True, description="Ask if the procedure was finished.")
+    after_ticket_closed: bool = Field(default=True, description="Ask if the procedure was finished.")
+    followup_delay_days: int = Field(default=3, ge=1, description="Days after a failed guide or closed ticket.")
+    followup_useful_days: int = Field(default=7, ge=1, description="Past this a follow-up is skipped.")
+    batch_size: int = Field(default=200, ge=1)
+    window: SendingWindowSettings = Field(default_factory=SendingWindowSettings)
+    rate_per_second: float = Field(default=0.0, ge=0, description="Notifications per second and sender; 0 = off.")
+
+
 class StructureSettings(BaseModel):
     """The structure (centre social, France services) that runs this deployment by default."""
 
@@ -74,6 +102,7 @@ class Settings(BaseSettings):
     nlu: NluSettings = Field(default_factory=NluSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
 
     @field_validator("database_url")
     @classmethod

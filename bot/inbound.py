@@ -28,9 +28,12 @@ from bot.engine.events import (
     OptedOut,
     SendReply,
 )
+from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
 from bot.outbox.queue import cancel_notifications, enqueue
+from bot.reminders.schedule import schedule_procedure_followup
 from bot.runtime import Runtime
 from bot.structures import default_structure
+from bot.workshops.apply import apply_workshop_event, resident_view_parts
 
 # Longer than any SMS (Twilio caps at 1,600) or Telegram message (4,096); the rest is dropped.
 MAX_INBOUND_CHARS = 4096
@@ -88,7 +91,8 @@ def receive(runtime: Runtime, message: InboundMessage) -> ReceiveResult:
                 state=ConversationState.from_dict(conversation.state),
                 text=text,
                 now=now,
-                resident=ResidentView(opted_out=resident.opted_out, has_open_ticket=open_ticket is not None),
+                resident=ResidentView(opted_out=resident.opted_out, has_open_ticket=open_ticket is not None,
+                                      **resident_view_parts(session, resident, now)),
             ),
             runtime.engine_context(),
         )
@@ -202,4 +206,11 @@ def _apply(
             case GuideEnded(guide_id=guide_id, outcome=result, step_id=step_id):
                 session.add(AuditEntry(action=f"guide_{result}", resident_id=resident.id,
                                        detail=f"{guide_id}:{step_id}", created_at=now))
+                if result == "failed":
+                    schedule_procedure_followup(session, resident.id, now, reason="guide_failed",
+                                                service=runtime.library.get(guide_id).service
+                                                if guide_id in runtime.library.guides else None,
+                                                settings=runtime.settings.reminders)
+            case EnrolRequested() | CancelEnrolment() | ReminderAnswered() | FollowupsSwitched():
+                applied.outbox_ids += apply_workshop_event(session, runtime, resident, inbound, event, now)
     return applied

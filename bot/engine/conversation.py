@@ -28,6 +28,16 @@ from bot.engine.events import (
 )
 from bot.engine.keywords import Keyword, as_number, leading_number, match_keyword
 from bot.engine.state import ConversationState, Pending
+from bot.engine.workshops import (
+    WORKSHOP_INTENTS,
+    WORKSHOP_PENDING,
+    AwaitingAnswer,
+    EnrolmentView,
+    WorkshopView,
+    workshop_turn,
+)
+from bot.engine.workshops import choose as choose_workshop
+from bot.engine.workshops import on_intent as workshop_intent
 from flows.library import Library
 from flows.render import step_sms
 from flows.schema import END, GUIDE_PREFIX, HANDOFF, Guide, Step
@@ -50,6 +60,10 @@ class ResidentView:
 
     opted_out: bool = False
     has_open_ticket: bool = False
+    # Filled by bot/inbound.py for the workshop side (bot/engine/workshops.py).
+    workshops: tuple[WorkshopView, ...] = ()
+    enrolments: tuple[EnrolmentView, ...] = ()
+    awaiting: AwaitingAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,8 @@ class _Conversation:
         if keyword is Keyword.MENU:
             self._show_menu()
             return
+        if workshop_turn(self, keyword, text):
+            return
         pending = self.state.pending
         if pending is not None:
             self.state.pending = None
@@ -220,6 +236,8 @@ class _Conversation:
                 self._start_guide(self.ctx.library.get(option["guide"]))
             else:
                 self._start_for_intent(option["intent"], option.get("service"))
+        elif pending.kind in WORKSHOP_PENDING:
+            choose_workshop(self, pending, option)
         elif pending.kind == "offer_mediator":
             if option.get("handoff"):
                 self._open_ticket("misunderstood")
@@ -384,6 +402,8 @@ class _Conversation:
                 self._say(self.texts("rephrase"))
         elif intent == "out_of_scope":
             self._misunderstood(lambda: self._say(self.texts("out_of_scope")))
+        elif intent in WORKSHOP_INTENTS:
+            workshop_intent(self, intent)
         else:
             self._start_for_intent(intent, service)
 

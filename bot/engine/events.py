@@ -58,4 +58,14 @@ class OptedIn:
     pass
 
 
-Event = SendReply | OpenTicket | MessageUnderstood | GuideStarted | GuideEnded | OptedOut | OptedIn
+from bot.engine.workshop_events import (  # noqa: E402  (workshop events live in their own module)
+    CancelEnrolment,
+    EnrolRequested,
+    FollowupsSwitched,
+    ReminderAnswered,
+)
+
+Event = (
+    SendReply | OpenTicket | MessageUnderstood | GuideStarted | GuideEnded | OptedOut | OptedIn
+    | EnrolRequested | CancelEnrolment | ReminderAnswered | FollowupsSwitched
+)

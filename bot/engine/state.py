@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-PendingKind = Literal["choice", "service", "clarify", "closing", "menu", "offer_mediator"]
+PendingKind = Literal[
+    "choice", "service", "clarify", "closing", "menu", "offer_mediator", "workshop_pick", "workshop_cancel_pick"
+]
 
 
 @dataclass

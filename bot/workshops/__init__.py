@@ -1,0 +1,1 @@
+"""Workshops (ateliers numériques): enrolment, waiting list, cancellation, French dates, iCalendar."""
