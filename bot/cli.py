@@ -127,6 +127,10 @@ def _mount_subcommands() -> None:
     app.add_typer(flows_app, name="flows", help="Check the guide library.")
     app.add_typer(channels_app, name="channels", help="SMS and Telegram channels.")
 
+    from bot.workshops.cli import app as workshops_app
+
+    app.add_typer(workshops_app, name="workshops", help="Workshops: add, list with attendance, export.")
+
 
 _mount_subcommands()
 

@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.db.models import Message, OutboxItem, Resident
+from bot.outbox.pacing import PACER, hold_back
+from bot.reminders.window import SendingWindow
 from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -56,7 +58,9 @@ def claim_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None
         )
         if ids is not None:
             query = query.where(OutboxItem.id.in_(ids))
-        items = list(session.scalars(query))
+        # Notifications obey opt-out and the sending window (bot/outbox/pacing.py); replies go at once.
+        window = SendingWindow(runtime.settings.reminders.window)
+        items = [item for item in session.scalars(query) if not hold_back(session, item, window, now)]
         for item in items:
             item.status = "sending"
             item.attempts += 1
@@ -73,6 +77,8 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
             result = SendResult(ok=False, status="failed", transient=True, error_code="no_sender",
                                 error_message=f"no sender configured for provider {item.provider!r}")
         else:
+            if item.kind == "notification":
+                PACER.wait(item.provider, runtime.settings.reminders.rate_per_second)
             try:
                 result = sender.send(
                     OutgoingMessage(

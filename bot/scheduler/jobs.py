@@ -7,11 +7,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.db import DatabaseUnavailable
 from bot.outbox.dispatcher import dispatch_due, recover_stale
+from bot.reminders.dispatch import dispatch_due_reminders
 from bot.runtime import Runtime
+from bot.scheduler.leader import Leadership
 
 log = structlog.get_logger(__name__)
 
 OUTBOX_INTERVAL_SECONDS = 1.0
+REMINDERS_INTERVAL_SECONDS = 5.0
 
 
 def _dispatch_outbox(runtime: Runtime) -> None:
@@ -33,10 +36,25 @@ def _recover(runtime: Runtime) -> None:
         log.warning("recovery_paused_database_unavailable", reason=str(exc))
 
 
+def _dispatch_reminders(runtime: Runtime, leadership: Leadership) -> None:
+    """Due reminders and follow-ups into the outbox; only the leading process does it."""
+    try:
+        if not leadership.try_lead():
+            return
+        while dispatch_due_reminders(runtime).handled >= runtime.settings.reminders.batch_size:
+            pass
+    except DatabaseUnavailable as exc:
+        log.warning("reminders_paused_database_unavailable", reason=str(exc))
+
+
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(_dispatch_outbox, "interval", seconds=OUTBOX_INTERVAL_SECONDS, args=[runtime],
                       id="outbox")
     scheduler.add_job(_recover, "interval", minutes=1, args=[runtime], id="recover_stale")
+    leadership = Leadership(runtime.db)
+    scheduler.leadership = leadership  # type: ignore[attr-defined]  (released by the app at shutdown)
+    scheduler.add_job(_dispatch_reminders, "interval", seconds=REMINDERS_INTERVAL_SECONDS,
+                      args=[runtime, leadership], id="reminders")
     scheduler.start()
     return scheduler

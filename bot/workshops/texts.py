@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 
-from bot.engine.keywords import simplify
 from bot.sms.gsm7 import prepare
 
 MESSAGES_FILE = Path(__file__).parent / "messages.fr.yml"
@@ -31,6 +30,8 @@ def template_keys() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _keywords() -> dict[str, str]:
+    from bot.engine.keywords import simplify  # here: bot.engine imports this module
+
     found: dict[str, str] = {}
     for name, words in _messages()["keywords"].items():
         for word in words:
@@ -40,4 +41,6 @@ def _keywords() -> dict[str, str]:
 
 def workshop_keyword(message: str) -> str | None:
     """'workshops', 'cancel', 'followups_off' or 'followups_on' when the whole message is one."""
+    from bot.engine.keywords import simplify
+
     return _keywords().get(simplify(message))
