@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Enrolment, Message, Reminder, Resident, Workshop
@@ -67,6 +67,10 @@ def dispatch_due_reminders(runtime: Runtime, *, limit: int | None = None) -> Rem
     now = runtime.clock()
     report = ReminderReport()
     with runtime.db.transaction() as session:
+        if not runtime.db.is_postgresql:
+            # SQLite has no row locks and reads outside the write transaction: take the database's
+            # write lock first, so a second dispatcher waits and then sees these rows as sent.
+            session.execute(update(Reminder).where(false()).values(state=Reminder.state))
         due = list(session.scalars(
             select(Reminder)
             .where(Reminder.state == "pending", Reminder.due_at <= now)
@@ -110,6 +114,11 @@ def _handle(session: Session, runtime: Runtime, window: SendingWindow, reminder:
         log.info("reminder_skipped", reminder_id=reminder.id, kind=reminder.kind, reason=why,
                  due_at=reminder.due_at.isoformat())
         return
+    if reminder.kind == WORKSHOP_REMINDER and _superseded(session, reminder, send_at):
+        _close(reminder, "skipped", "superseded by a later reminder due as soon", now)
+        report.skipped.append(reminder.id)
+        log.info("reminder_skipped", reminder_id=reminder.id, kind=reminder.kind, reason="superseded")
+        return
     if send_at > now:
         reminder.payload = {**reminder.payload, "deferred_from": reminder.due_at.isoformat()}
         reminder.due_at, reminder.updated_at = send_at, now
@@ -127,6 +136,18 @@ def _handle(session: Session, runtime: Runtime, window: SendingWindow, reminder:
         reminder.note = "sent late after downtime"
         log.info("reminder_sent_late", reminder_id=reminder.id, due_at=reminder.due_at.isoformat())
     report.sent.append(reminder.id)
+
+
+def _superseded(session: Session, reminder: Reminder, send_at: datetime) -> bool:
+    """A later reminder of the same enrolment is due by the time this one could go: send only that one."""
+    later = session.scalar(
+        select(Reminder.id).where(
+            Reminder.enrolment_id == reminder.enrolment_id, Reminder.kind == WORKSHOP_REMINDER,
+            Reminder.state.in_(("pending", "sent")), Reminder.id != reminder.id, Reminder.due_at > reminder.due_at,
+            Reminder.due_at <= send_at,
+        ).limit(1)
+    )
+    return later is not None
 
 
 def _body(session: Session, runtime: Runtime, reminder: Reminder, workshop: Workshop | None,
