@@ -20,7 +20,7 @@ from bot.engine.keywords import Keyword, leading_number
 from bot.engine.state import Pending
 from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
 from bot.reminders.kinds import FOLLOWUP_NO_SHOW, FOLLOWUP_PROCEDURE, FOLLOWUP_WORKSHOP, WORKSHOP_REMINDER
-from bot.workshops.dates import french_date
+from bot.workshops.dates import french_short_date
 from bot.workshops.texts import text, workshop_keyword
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def list_workshops(conv: _Conversation) -> None:
         return
     lines = [text("list_header")]
     for number, workshop in enumerate(workshops, start=1):
-        lines.append(text("list_item", number=number, title=workshop.title, date=french_date(workshop.starts_at)))
+        lines.append(text("list_item", number=number, title=workshop.title, date=french_short_date(workshop.starts_at)))
     conv.state.pending = Pending(kind="workshop_pick", options=[{"workshop_id": w.id} for w in workshops])
     conv._say("\n".join(lines), tuple(str(n) for n in range(1, len(workshops) + 1)))
 
@@ -109,7 +109,8 @@ def start_cancel(conv: _Conversation) -> None:
         return
     lines = [text("cancel_which")]
     for number, enrolment in enumerate(enrolments[:3], start=1):
-        lines.append(text("list_item", number=number, title=enrolment.title, date=french_date(enrolment.starts_at)))
+        date = french_short_date(enrolment.starts_at)
+        lines.append(text("list_item", number=number, title=enrolment.title, date=date))
     conv.state.pending = Pending(kind="workshop_cancel_pick",
                                  options=[{"enrolment_id": e.id} for e in enrolments[:3]])
     conv._say("\n".join(lines), tuple(str(n) for n in range(1, min(len(enrolments), 3) + 1)))

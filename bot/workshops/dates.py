@@ -25,3 +25,10 @@ def french_date(moment: datetime) -> str:
     """'mardi 3 décembre à 14 h' (Paris time); gsm7.prepare makes it SMS-safe later."""
     day = format_datetime(paris(moment), "EEEE d MMMM", tzinfo=PARIS, locale="fr_FR")
     return f"{day} {french_time(moment)}"
+
+
+def french_short_date(moment: datetime) -> str:
+    """'mardi 1/12 à 14 h' (Paris time): for lists, where three must fit one SMS."""
+    local = paris(moment)
+    day = format_datetime(local, "EEEE", tzinfo=PARIS, locale="fr_FR")
+    return f"{day} {local.day}/{local.month:02d} {french_time(moment)}"

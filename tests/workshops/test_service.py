@@ -35,8 +35,8 @@ def test_cancelling_frees_the_seat_for_the_first_waiting_who_is_told(runtime):
         assert (first.status, second.status, third.status) == ("cancelled", "confirmed", "waiting")
         told = session.scalars(select(OutboxItem).where(OutboxItem.resident_id == second.resident_id)).all()
         assert len(told) == 1 and told[0].kind == "notification"
-        assert told[0].body == ("Bonne nouvelle ! Une place s'est liberee : atelier Envoyer un mail le mardi 1 "
-                                "décembre à 14 h, Maison de quartier Saint-Éloi. NON si vous ne pouvez pas venir.")
+        assert told[0].body == ("Une place s'est liberee : vous etes inscrit a l'atelier Envoyer un mail le mardi 1 "
+                                "décembre à 14 h, Maison de quartier Saint-Éloi.")
         # the cancelled resident's reminders are cancelled, the promoted one's are scheduled
         states = {r.enrolment_id: r.state for r in session.scalars(select(Reminder))}
         assert states[first.id] == "cancelled" and states[second.id] == "pending"
