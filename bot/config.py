@@ -46,7 +46,7 @@ class SendingWindowSettings(BaseModel):
     timezone: str = Field(default="Europe/Paris", description="Wall-clock zone of the window.")
     days: list[int] = Field(default=[0, 1, 2, 3, 4, 5], description="Weekdays allowed, 0 = Monday.")
     start: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$", description="Window opens (HH:MM).")
-    end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$", description="Window closes (HH:MM).")
+    end: str = Field(default="20:00", pattern=r"^\d{2}:\d{2}$", description="Window closes (HH:MM; 24:00 = midnight).")
     skip_public_holidays: bool = Field(default=True, description="No sending on French public holidays.")
 
 
@@ -63,6 +63,9 @@ class ReminderSettings(BaseModel):
     after_ticket_closed: bool = Field(default=True, description="Ask if the procedure was finished.")
     followup_delay_days: int = Field(default=3, ge=1, description="Days after a failed guide or closed ticket.")
     followup_useful_days: int = Field(default=7, ge=1, description="Past this a follow-up is skipped.")
+    collapse_overdue: bool = Field(
+        default=True, description="When two reminders of one enrolment are due at once, send only the later."
+    )
     batch_size: int = Field(default=200, ge=1)
     window: SendingWindowSettings = Field(default_factory=SendingWindowSettings)
     rate_per_second: float = Field(default=0.0, ge=0, description="Notifications per second and sender; 0 = off.")

@@ -114,7 +114,8 @@ def _handle(session: Session, runtime: Runtime, window: SendingWindow, reminder:
         log.info("reminder_skipped", reminder_id=reminder.id, kind=reminder.kind, reason=why,
                  due_at=reminder.due_at.isoformat())
         return
-    if reminder.kind == WORKSHOP_REMINDER and _superseded(session, reminder, send_at):
+    if reminder.kind == WORKSHOP_REMINDER and runtime.settings.reminders.collapse_overdue \
+            and _superseded(session, reminder, send_at):
         _close(reminder, "skipped", "superseded by a later reminder due as soon", now)
         report.skipped.append(reminder.id)
         log.info("reminder_skipped", reminder_id=reminder.id, kind=reminder.kind, reason="superseded")

@@ -31,7 +31,9 @@ class SendingWindow:
         self.settings = settings or SendingWindowSettings()
         self.zone = ZoneInfo(self.settings.timezone)
         self.start = time.fromisoformat(self.settings.start)
-        self.end = time.fromisoformat(self.settings.end)
+        # "24:00" closes at midnight: the whole day is open.
+        self.end_of_day = self.settings.end == "24:00"
+        self.end = time(0, 0) if self.end_of_day else time.fromisoformat(self.settings.end)
         self.days = frozenset(self.settings.days)
 
     def _open_day(self, day: date) -> bool:
@@ -50,7 +52,8 @@ class SendingWindow:
             if not self._open_day(day):
                 continue
             opens = datetime.combine(day, self.start, tzinfo=self.zone)
-            closes = datetime.combine(day, self.end, tzinfo=self.zone)
+            closes = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, self.end,
+                                      tzinfo=self.zone)
             if local < closes:
                 return max(local, opens).astimezone(moment.tzinfo)
         raise ValueError("no sending window in the next 30 days: check reminders.window")

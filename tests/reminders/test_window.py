@@ -34,3 +34,10 @@ def test_holidays_can_be_allowed_and_hours_configured():
     window = SendingWindow(SendingWindowSettings(skip_public_holidays=False, start="09:30", end="18:00"))
     assert window.next_opening(paris(2026, 12, 25, 8)) == paris(2026, 12, 25, 9, 30)
     assert window.next_opening(paris(2026, 12, 25, 18)) == paris(2026, 12, 26, 9, 30)
+
+
+def test_a_window_open_all_day_every_day():
+    window = SendingWindow(SendingWindowSettings(days=list(range(7)), start="00:00", end="24:00",
+                                                 skip_public_holidays=False))
+    for moment in (paris(2026, 12, 25, 23, 59), paris(2026, 11, 29, 0, 0), paris(2026, 7, 14, 12)):
+        assert window.is_open(moment)
