@@ -133,3 +133,19 @@ def schedule_procedure_followup(session: Session, resident_id: int, now: datetim
     )
     session.add(reminder)
     return reminder
+
+
+def schedule_all_confirmed(session: Session, workshops: list[Workshop], now: datetime,
+                           settings: ReminderSettings) -> int:
+    """Reminders for every confirmed enrolment of ``workshops``: one query, bulk inserts.
+
+    Keep ``workshops`` to a few thousand (one IN list)."""
+    by_id = {w.id: w for w in workshops}
+    enrolments = session.execute(
+        select(Enrolment.id, Enrolment.resident_id, Enrolment.workshop_id)
+        .where(Enrolment.workshop_id.in_(list(by_id)), Enrolment.status == "confirmed")
+    ).all()
+    rows = [row for eid, rid, wid in enrolments for row in _reminder_rows(eid, rid, by_id[wid], now, settings)]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Reminder), rows[start:start + 5000])
+    return len(rows)
