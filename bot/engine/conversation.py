@@ -402,8 +402,8 @@ class _Conversation:
                 self._say(self.texts("rephrase"))
         elif intent == "out_of_scope":
             self._misunderstood(lambda: self._say(self.texts("out_of_scope")))
-        elif intent in WORKSHOP_INTENTS:
-            workshop_intent(self, intent)
+        elif intent in WORKSHOP_INTENTS and workshop_intent(self, intent):
+            pass
         else:
             self._start_for_intent(intent, service)
 

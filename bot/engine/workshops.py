@@ -80,11 +80,15 @@ def workshop_turn(conv: _Conversation, keyword: Keyword | None, message: str) ->
     return False
 
 
-def on_intent(conv: _Conversation, intent: str) -> None:
+def on_intent(conv: _Conversation, intent: str) -> bool:
+    """True when answered; False lets the guide library answer (no workshop planned: the guide explains)."""
     if intent == "workshop_cancel":
         start_cancel(conv)
-    else:
-        list_workshops(conv)
+        return True
+    if not conv.turn.resident.workshops and conv.ctx.library.for_intent(intent, None) is not None:
+        return False
+    list_workshops(conv)
+    return True
 
 
 def list_workshops(conv: _Conversation) -> None:

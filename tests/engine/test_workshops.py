@@ -136,3 +136,23 @@ def test_follow_ups_can_be_turned_off_and_on(chat):
 def test_stop_still_means_stop_everything(chat):
     chat.send("STOP")
     assert decided(chat) == [OptedOut()]
+
+
+def test_the_workshop_intent_with_nothing_planned_leaves_it_to_the_guide_library(chat_factory):
+    chat = chat_factory(NLU)  # no workshop known: the test library has no workshop guide either
+    assert chat.send("je veux faire un atelier") == [
+        "Pas d'atelier prevu pour le moment. Nous vous ecrirons quand il y en aura."
+    ]
+
+
+def test_with_the_real_library_the_intent_explains_workshops_when_none_is_planned(chat_factory):
+    from dataclasses import replace
+
+    from flows.library import load_library
+
+    chat = chat_factory(NLU)
+    chat.context = replace(chat.context, library=load_library())
+    assert chat.send("je veux faire un atelier")[0].startswith("Les ateliers numeriques.")
+    chat.resident = ResidentView(workshops=(MAIL,))
+    assert chat.send("je veux faire un atelier", after=timedelta(minutes=1))[0].startswith(
+        "Repondez le numero pour vous inscrire :")
