@@ -3,8 +3,9 @@
 What it does, per database (SQLite: one dispatching process; PostgreSQL: two):
 1. a fresh database, migrated; N residents, N/6 workshops of 6 seats, N confirmed enrolments
    (bulk inserts, not timed); then the 2N reminder rows are scheduled (timed: target <= 5 s);
-2. dispatcher processes (this script with --worker) each loop like the server's scheduler jobs:
-   the leader (advisory lock on PostgreSQL) turns due reminders into outbox rows, every process
+2. dispatcher processes (this script with --worker) each run like the server's scheduler jobs:
+   in the leader (advisory lock on PostgreSQL) a thread turns due reminders into outbox rows while
+   the main thread of every process
    sends outbox rows through an HTTP sender, paced at rate/processes, to a local HTTP sink in a
    separate process that logs every message it receives (no Twilio mock was in the tree: this
    sink stands in for the provider; the sender is a plain httpx POST);
@@ -12,7 +13,8 @@ What it does, per database (SQLite: one dispatching process; PostgreSQL: two):
    the kill first); rows it left in "sending" are recovered after --stale seconds.
 Counted at the sink: duplicates (same outbox row received twice) and losses (reminders never
 received); in the database: every reminder sent, one outbox row each. Rate = messages received /
-(last - first arrival). Memory: each dispatcher's VmRSS sampled every second.
+(last - first arrival), and in steady state (10th to 90th percentile arrival). Memory: each
+dispatcher's VmRSS sampled every second.
 The sending window is configured open all week (00:00-24:00, holidays off) and collapse_overdue is
 off, so all 2N reminders, due at once, go out.
 
@@ -83,7 +85,7 @@ def _settings(url: str, rate: float):  # type: ignore[no-untyped-def]
 
     window = SendingWindowSettings(days=list(range(7)), start="00:00", end="24:00", skip_public_holidays=False)
     reminders = ReminderSettings(offsets=["day_before@18:00", "-4h"], rate_per_second=rate, window=window,
-                                 collapse_overdue=False, batch_size=500)
+                                 collapse_overdue=False, batch_size=100)
     return Settings(database_url=url, reminders=reminders)
 
 
@@ -93,7 +95,7 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
     from sqlalchemy import func, select
 
     from bot.channels.base import OutgoingMessage, SendResult
-    from bot.db import connect
+    from bot.db import DatabaseUnavailable, connect
     from bot.db.models import OutboxItem, Reminder
     from bot.outbox.dispatcher import dispatch_due, recover_stale
     from bot.reminders.dispatch import dispatch_due_reminders
@@ -122,13 +124,28 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
     leadership = Leadership(db)
     stale_after = timedelta(seconds=stale)
     last_recovery = 0.0
+    done = threading.Event()
+    busy = [0]
+
+    def reminders_job() -> None:
+        # As in the server: its own scheduler thread, run by the leading process only.
+        while not done.is_set():
+            try:
+                if not leadership.try_lead() or dispatch_due_reminders(runtime).handled == 0:
+                    time.sleep(0.5)
+            except DatabaseUnavailable:  # SQLite busy past its timeout: try again, as the server job does
+                busy[0] += 1
+
+    threading.Thread(target=reminders_job, daemon=True).start()
     while True:
-        if time.monotonic() - last_recovery > stale / 2:
-            recover_stale(runtime, older_than=stale_after)
-            last_recovery = time.monotonic()
-        if leadership.try_lead():
-            dispatch_due_reminders(runtime)
-        report = dispatch_due(runtime, limit=20)
+        try:
+            if time.monotonic() - last_recovery > stale / 2:
+                recover_stale(runtime, older_than=stale_after)
+                last_recovery = time.monotonic()
+            report = dispatch_due(runtime, limit=20)
+        except DatabaseUnavailable:
+            busy[0] += 1
+            continue
         if report.sent or report.retrying or report.failed:
             continue
         with db.transaction() as session:
@@ -136,6 +153,9 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
             left += session.scalar(select(func.count()).select_from(OutboxItem)
                                    .where(OutboxItem.status.in_(("pending", "sending"))))
         if not left:
+            done.set()
+            if busy[0]:
+                print(f"dispatcher {os.getpid()}: database busy {busy[0]} times (retried)", flush=True)
             return
         time.sleep(0.2)
 
@@ -209,6 +229,14 @@ def _populate(url: str, enrolments: int, rate: float) -> tuple[int, float]:
     seconds = time.perf_counter() - started
     db.dispose()
     return rows, seconds
+
+
+def _steady_ratio(times: list[float], rate: float) -> float | None:
+    if len(times) < 20:
+        return None
+    low, high = len(times) // 10, len(times) * 9 // 10
+    span = times[high] - times[low]
+    return round((high - low) / span / rate, 3) if span else None
 
 
 def _check_database(url: str) -> dict[str, int]:
@@ -290,6 +318,9 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
             "duplicates": len(ids) - len(set(ids)), "losses": rows - len(set(ids)),
             "configured_rate": args.rate, "achieved_rate": round(len(ids) / elapsed, 1) if elapsed else None,
             "rate_ratio": round(len(ids) / elapsed / args.rate, 3) if elapsed else None,
+            # Steady state: between the 10th and 90th percentile arrivals (leaves out the start-up and,
+            # after a SIGKILL, the tail of rows waiting --stale seconds to be recovered).
+            "steady_rate_ratio": _steady_ratio(times, args.rate),
             **memory, **database,
         }
     finally:
