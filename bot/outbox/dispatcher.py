@@ -9,6 +9,7 @@ row in ``sending``; :func:`recover_stale` puts such rows back after a while.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ import structlog
 from sqlalchemy import select, update
 
 from bot.channels.base import OutgoingMessage, SendResult
+from bot.db import DatabaseUnavailable
 from bot.db.models import Message, OutboxItem, Resident
 from bot.outbox.pacing import PACER, hold_back
 from bot.reminders.window import SendingWindow
@@ -27,6 +29,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60
 STALE_SENDING_AFTER = timedelta(minutes=5)
+RECORD_ATTEMPTS = 5
 # Provider error codes that say the number must not be texted again, and why.
 OPT_OUT_ERRORS = frozenset({"21610"})
 INVALID_NUMBER_ERRORS = frozenset({"21211", "21614"})
@@ -91,8 +94,20 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
                 log.exception("sender_crashed", outbox_id=item.id, provider=item.provider)
                 result = SendResult(ok=False, status="failed", transient=True, error_code="exception",
                                     error_message=type(exc).__name__)
-        record_result(runtime, item.id, result, report)
+        _record_after_send(runtime, item.id, result, report)
     return report
+
+
+def _record_after_send(runtime: Runtime, outbox_id: int, result: SendResult, report: DispatchReport) -> None:
+    """Record a send, retrying a busy database: a row left in 'sending' would be sent again."""
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            record_result(runtime, outbox_id, result, report)
+            return
+        except DatabaseUnavailable:
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: DispatchReport) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -42,7 +44,7 @@ def _dispatch_reminders(runtime: Runtime, leadership: Leadership) -> None:
         if not leadership.try_lead():
             return
         while dispatch_due_reminders(runtime).handled >= runtime.settings.reminders.batch_size:
-            pass
+            time.sleep(0.05)  # let the outbox job in between batches (SQLite has one writer at a time)
     except DatabaseUnavailable as exc:
         log.warning("reminders_paused_database_unavailable", reason=str(exc))
 
