@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from bot.db.models import OutboxItem, Resident
 from bot.reminders.window import SendingWindow
 
+CATCH_UP_SLOTS = 5
+
 
 class Pacer:
     """Spaces sends at most ``rate`` per second per provider (one slot after another, no bursts)."""
@@ -32,7 +34,9 @@ class Pacer:
             return
         with self._lock:
             now = self._monotonic()
-            slot = max(now, self._next.get(provider, now))
+            # A sender slower than the pace for a moment may catch up a few slots, never more:
+            # the average stays at ``rate`` and bursts stay at CATCH_UP_SLOTS messages.
+            slot = max(now - CATCH_UP_SLOTS / rate, self._next.get(provider, now))
             self._next[provider] = slot + 1.0 / rate
         if slot > now:
             self._sleep(slot - now)
