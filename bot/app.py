@@ -30,6 +30,10 @@ def build_runtime(settings: Settings) -> Runtime:
         texts=default_texts(),
     )
     runtime.senders[simulator.PROVIDER] = simulator.SimulatorSender()
+    if settings.twilio.configured:
+        from bot.channels import twilio_sms
+
+        runtime.senders[twilio_sms.PROVIDER] = twilio_sms.TwilioSender(settings.twilio, settings.public_url)
     return runtime
 
 
@@ -58,6 +62,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.state.parser = runtime.parser
     app.include_router(simulator.router)
     app.include_router(nlu_api.router)
+    if settings.twilio.auth_token:
+        from bot.channels import twilio_sms
+
+        app.include_router(twilio_sms.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

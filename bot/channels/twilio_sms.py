@@ -1,0 +1,200 @@
+"""Twilio, the reference SMS adapter: signed webhooks in, REST API out.
+
+Another SMS provider is one more module like this one: a ``router`` for its webhooks that turns
+them into ``InboundMessage`` for ``receive``, and a ``Sender`` for the outbox.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import yaml
+from fastapi import APIRouter, HTTPException, Request, Response
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
+from bot.channels.phone import InvalidPhoneNumber, to_e164
+from bot.channels.settings import TwilioSettings
+from bot.db.models import Message, OutboxItem, Resident
+from bot.inbound import receive
+from bot.outbox.queue import enqueue
+from bot.runtime import Runtime
+
+PROVIDER = "twilio"
+SMS_PATH = "/channels/twilio/sms"
+STATUS_PATH = "/channels/twilio/status"
+TRANSIENT_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+DELIVERY_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed",
+                               "read", "receiving", "received", "scheduled", "canceled"})
+
+router = APIRouter(prefix="/channels/twilio", tags=["twilio"])
+
+
+@lru_cache(maxsize=1)
+def channel_texts() -> dict[str, str]:
+    """Resident-facing words of the channels (bot/channels/messages.fr.yml)."""
+    return yaml.safe_load((Path(__file__).parent / "messages.fr.yml").read_text(encoding="utf-8"))
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """The official HTTP client with every Twilio host (api., messaging., ...) replaced by one base URL."""
+
+    def __init__(self, base_url: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        parts = urlsplit(base_url)
+        self._scheme, self._netloc = parts.scheme, parts.netloc
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        parts = urlsplit(url)
+        return super().request(method, urlunsplit((self._scheme, self._netloc, parts.path, parts.query, "")),
+                               *args, **kwargs)
+
+
+def build_client(settings: TwilioSettings) -> Client:
+    if settings.api_base_url:
+        http_client = BaseUrlHttpClient(settings.api_base_url, timeout=settings.timeout_seconds)
+    else:
+        http_client = TwilioHttpClient(timeout=settings.timeout_seconds)
+    return Client(settings.account_sid, settings.auth_token, http_client=http_client)
+
+
+class TokenBucket:
+    """At most ``rate`` sends per second per sender number, with a burst of one (Twilio's long-code pace)."""
+
+    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep) -> None:  # type: ignore[no-untyped-def]
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            wait = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if wait > 0:
+            self._sleep(wait)
+
+
+class TwilioSender:
+    """Sends one outbox row with ``messages.create`` and says whether a failure is worth retrying."""
+
+    provider = PROVIDER
+
+    def __init__(self, settings: TwilioSettings, public_url: str, client: Client | None = None) -> None:
+        self.settings = settings
+        self.client = client or build_client(settings)
+        self.status_callback = public_url.rstrip("/") + STATUS_PATH
+        self.bucket = TokenBucket(settings.messages_per_second)
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        self.bucket.acquire()
+        try:
+            sent = self.client.messages.create(
+                to=message.address, from_=self.settings.from_number, body=message.text,
+                status_callback=self.status_callback,
+            )
+        except TwilioRestException as exc:
+            return SendResult(ok=False, status="failed", transient=exc.status in TRANSIENT_STATUSES,
+                              error_code=str(exc.code or exc.status), error_message=str(exc.msg)[:500])
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            return SendResult(ok=False, status="failed", transient=True, error_code="timeout",
+                              error_message=type(exc).__name__)
+        return SendResult(ok=True, provider_message_id=sent.sid, status=sent.status or "queued")
+
+
+def public_request_url(public_url: str, request: Request) -> str:
+    """The URL Twilio signed: the configured public base (the proxy's), this path and query."""
+    query = request.url.query
+    return public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+async def verified_form(request: Request) -> dict[str, str]:
+    """The posted form, or 403 when the signature is missing or does not match."""
+    runtime: Runtime = request.app.state.runtime
+    token = runtime.settings.twilio.auth_token
+    form = {key: str(value) for key, value in (await request.form()).multi_items()}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = public_request_url(runtime.settings.public_url, request)
+    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
+        raise HTTPException(status_code=403, detail="invalid or missing X-Twilio-Signature")
+    return form
+
+
+def _twiml(response: MessagingResponse | None = None) -> Response:
+    return Response(str(response or MessagingResponse()), media_type="application/xml")
+
+
+@router.post("/sms", summary="Inbound SMS webhook (signed by Twilio)")
+async def inbound_sms(request: Request) -> Response:
+    form = await verified_form(request)
+    runtime: Runtime = request.app.state.runtime
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid or "From" not in form:
+        raise HTTPException(status_code=400, detail="MessageSid and From are required")
+    try:
+        address = to_e164(form["From"])
+    except InvalidPhoneNumber:
+        address = form["From"][:64]  # short codes and alphanumeric senders are still residents' threads
+    try:
+        media_count = int(form.get("NumMedia", "0") or 0)
+    except ValueError:
+        raise HTTPException(status_code=400, detail="NumMedia must be a number") from None
+    media = [form[f"MediaUrl{i}"] for i in range(min(media_count, 10)) if form.get(f"MediaUrl{i}")]
+    message = InboundMessage(channel="sms", address=address, text=form.get("Body", ""), provider_id=sid,
+                             received_at=datetime.now(UTC), provider=PROVIDER, media_urls=media)
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(receive, runtime, message)
+    if media and not result.duplicate and result.resident_id is not None:
+        await run_in_threadpool(_tell_photos_unreadable, runtime, result.resident_id, result.message_id)
+    return _twiml()
+
+
+def _tell_photos_unreadable(runtime: Runtime, resident_id: int, message_id: int | None) -> None:
+    """Photos stay attached to the stored message (and so to the open ticket); the resident is told."""
+    with runtime.db.transaction() as session:
+        resident = session.get(Resident, resident_id)
+        if resident is None:
+            return
+        enqueue(session, resident, channel_texts()["photo_not_readable"], provider=PROVIDER,
+                now=runtime.clock(), in_reply_to=message_id)
+
+
+@router.post("/status", summary="Delivery status callback (signed by Twilio)")
+async def status_callback(request: Request) -> Response:
+    form = await verified_form(request)
+    runtime: Runtime = request.app.state.runtime
+    sid, status = form.get("MessageSid"), (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or status not in DELIVERY_STATUSES:
+        raise HTTPException(status_code=400, detail="MessageSid and a known MessageStatus are required")
+    error_code = form.get("ErrorCode") or None
+
+    def record() -> None:
+        with runtime.db.transaction() as session:
+            item = session.scalars(select(OutboxItem).where(OutboxItem.provider == PROVIDER,
+                                                            OutboxItem.provider_message_id == sid)).first()
+            sent = session.scalars(select(Message).where(Message.channel == "sms",
+                                                         Message.provider_message_id == sid)).first()
+            if sent is None and item is not None and item.message_id is not None:
+                sent = session.get(Message, item.message_id)
+            if sent is not None:
+                sent.status, sent.error_code = status, error_code
+            if item is not None and error_code:
+                item.error_code = error_code
+
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(record)
+    return Response(status_code=204)
