@@ -34,6 +34,10 @@ def build_runtime(settings: Settings) -> Runtime:
         from bot.channels import twilio_sms
 
         runtime.senders[twilio_sms.PROVIDER] = twilio_sms.TwilioSender(settings.twilio, settings.public_url)
+    if settings.telegram.configured:
+        from bot.channels import telegram
+
+        runtime.senders[telegram.PROVIDER] = telegram.TelegramSender(settings.telegram)
     return runtime
 
 
@@ -66,6 +70,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
         from bot.channels import twilio_sms
 
         app.include_router(twilio_sms.router)
+    if settings.telegram.webhook_secret:
+        from bot.channels import telegram
+
+        app.include_router(telegram.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -121,11 +121,12 @@ def _mount_subcommands() -> None:
     from flows.cli import app as flows_app
     from nlu.cli import app as nlu_app
 
-    from bot.channels.check import channels_app
+    from bot.channels.check import channels_app, telegram_app
 
     app.add_typer(nlu_app, name="nlu", help="Train, test and query the NLU model.")
     app.add_typer(flows_app, name="flows", help="Check the guide library.")
     app.add_typer(channels_app, name="channels", help="SMS and Telegram channels.")
+    app.add_typer(telegram_app, name="telegram", help="Telegram: polling mode and webhook set-up.")
 
     from bot.workshops.cli import app as workshops_app
 
