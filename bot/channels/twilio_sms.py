@@ -28,6 +28,7 @@ from bot.channels.phone import InvalidPhoneNumber, to_e164
 from bot.channels.settings import TwilioSettings
 from bot.db.models import Message, OutboxItem, Resident
 from bot.inbound import receive
+from bot.outbox.dispatcher import apply_permanent_failure
 from bot.outbox.queue import enqueue
 from bot.runtime import Runtime
 
@@ -193,6 +194,8 @@ async def status_callback(request: Request) -> Response:
                 sent.status, sent.error_code = status, error_code
             if item is not None and error_code:
                 item.error_code = error_code
+                # 21610 and 21211/21614 can also come late, in the callback: same consequence as at send time.
+                apply_permanent_failure(session, item.resident_id, error_code, runtime.clock())
 
     from starlette.concurrency import run_in_threadpool
 

@@ -137,3 +137,53 @@ def test_status_callbacks_record_delivery_and_error_code(client):
 def test_an_unsigned_status_callback_changes_nothing(client):
     form = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "failed", "ErrorCode": "30005"}
     assert _post(client, "/channels/twilio/status", STATUS_URL, form, None).status_code == 403
+
+
+def test_a_late_unsubscribed_error_in_a_callback_opts_the_resident_out(client):
+    _post(client, "/channels/twilio/sms", SMS_URL, _form())
+    with client.runtime.db.transaction() as session:
+        reply = session.scalars(select(OutboxItem)).first()
+        reply.provider_message_id = "SM" + "e" * 32
+    form = {"MessageSid": "SM" + "e" * 32, "MessageStatus": "failed", "ErrorCode": "21610"}
+    assert _post(client, "/channels/twilio/status", STATUS_URL, form).status_code == 204
+    with client.runtime.db.transaction() as session:
+        assert session.scalars(select(Resident)).one().opted_out
+
+
+def test_replies_go_out_through_the_official_client_to_the_twilio_api(client, twilio_api):
+    from bot.channels.twilio_sms import TwilioSender
+    from bot.outbox.dispatcher import dispatch_due
+
+    settings = client.runtime.settings.twilio.model_copy(update={"api_base_url": twilio_api,
+                                                                  "messages_per_second": 50})
+    client.runtime.senders["twilio"] = TwilioSender(settings, PUBLIC)
+    _post(client, "/channels/twilio/sms", SMS_URL, _form())
+    # Prism answers every create with the spec's one example SID: send one row, as real SIDs are unique.
+    report = dispatch_due(client.runtime, limit=1)
+    assert len(report.sent) == 1 and not report.failed and not report.retrying
+    with client.runtime.db.transaction() as session:
+        row = session.get(OutboxItem, report.sent[0])
+        assert row.status == "sent" and row.provider_message_id.startswith("SM")
+        assert session.get(Message, row.message_id).status == "queued"
+
+
+def test_an_unsubscribed_recipient_is_opted_out_and_never_retried(client, twilio_api, monkeypatch):
+    from twilio.base.exceptions import TwilioRestException
+
+    from bot.channels.twilio_sms import TwilioSender
+    from bot.outbox.dispatcher import dispatch_due
+
+    sender = TwilioSender(client.runtime.settings.twilio.model_copy(update={"api_base_url": twilio_api,
+                                                                            "messages_per_second": 50}), PUBLIC)
+
+    def unsubscribed(*_a, **_k):
+        raise TwilioRestException(400, "uri", msg="Attempt to send to unsubscribed recipient", code=21610)
+
+    monkeypatch.setattr(sender.client.messages, "create", unsubscribed)
+    client.runtime.senders["twilio"] = sender
+    _post(client, "/channels/twilio/sms", SMS_URL, _form())
+    report = dispatch_due(client.runtime)
+    assert report.failed and not report.retrying
+    with client.runtime.db.transaction() as session:
+        assert session.scalars(select(Resident)).one().opted_out
+        assert {row.status for row in session.scalars(select(OutboxItem))} == {"failed"}
