@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.channels.settings import TelegramSettings, TwilioSettings
+from bot.console.settings import ConsoleSettings
+from bot.tickets.settings import TicketSettings
 from nlu.settings import NluSettings
 
 DEFAULT_CONFIG_FILE = Path("config.yml")
@@ -106,6 +108,8 @@ class Settings(BaseSettings):
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -33,6 +33,7 @@ from bot.outbox.queue import cancel_notifications, enqueue
 from bot.reminders.schedule import schedule_procedure_followup
 from bot.runtime import Runtime
 from bot.structures import default_structure
+from bot.tickets.escalation import reopen_if_recent, ticket_opened
 from bot.workshops.apply import apply_workshop_event, resident_view_parts
 
 # Longer than any SMS (Twilio caps at 1,600) or Telegram message (4,096); the rest is dropped.
@@ -82,6 +83,11 @@ def receive(runtime: Runtime, message: InboundMessage) -> ReceiveResult:
         resident.last_contact_at = now
         conversation = _conversation(session, resident)
         open_ticket = _open_ticket(session, resident.id)
+        view_parts = resident_view_parts(session, resident, now)
+        reopened_ids: list[int] = []
+        if open_ticket is None:  # a ticket closed a few days ago reopens (bot/tickets/escalation.py)
+            open_ticket, reopened_ids = reopen_if_recent(session, runtime, resident, stored, now,
+                                                         answering_reminder=view_parts["awaiting"] is not None)
         if open_ticket is not None:
             stored.ticket_id = open_ticket.id
             open_ticket.updated_at = now
@@ -92,11 +98,14 @@ def receive(runtime: Runtime, message: InboundMessage) -> ReceiveResult:
                 text=text,
                 now=now,
                 resident=ResidentView(opted_out=resident.opted_out, has_open_ticket=open_ticket is not None,
-                                      **resident_view_parts(session, resident, now)),
+                                      **view_parts),
             ),
             runtime.engine_context(),
         )
         applied = _apply(session, runtime, resident, stored, outcome.events, now)
+        applied.outbox_ids[:0] = reopened_ids
+        if applied.ticket_id is not None:  # tell the resident honestly when a mediator will answer
+            applied.outbox_ids += ticket_opened(session, runtime, resident, stored, applied.ticket_id, now)
         conversation.state = outcome.state.to_dict()
         return ReceiveResult(
             duplicate=False,
@@ -188,6 +197,7 @@ def _apply(
                     confidence=event.confidence,
                     service=event.service,
                     opened_at=now,
+                    waiting_since=now,
                 )
                 session.add(ticket)
                 session.flush()

@@ -162,7 +162,12 @@ class Ticket(Base):
     """A conversation handed over to the mediators' queue."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_opened", "status", "opened_at"),)
+    __table_args__ = (
+        Index("ix_tickets_status_opened", "status", "opened_at"),
+        # The console's queue: one structure's tickets in a state, longest waiting first.
+        Index("ix_tickets_structure_status_waiting", "structure_id", "status", "waiting_since"),
+        Index("ix_tickets_resident", "resident_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
@@ -181,11 +186,25 @@ class Ticket(Base):
     outcome_detail: Mapped[str | None] = mapped_column(String(300))
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Since when the resident waits for a person: opening, or reopening after a close.
+    waiting_since: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     resident: Mapped[Resident] = relationship(lazy="joined")
+
+
+class ConsoleSession(Base):
+    """A mediator logged in to the console; the cookie carries only its signed random id."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the random token
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
 
 
 class TicketNote(Base):

@@ -136,6 +136,7 @@ def upgrade() -> None:
     sa.Column('outcome_detail', sa.String(length=300), nullable=True),
     sa.Column('reopened_count', sa.Integer(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('waiting_since', sa.DateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -146,6 +147,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_status_opened', ['status', 'opened_at'], unique=False)
+        batch_op.create_index('ix_tickets_structure_status_waiting', ['structure_id', 'status', 'waiting_since'], unique=False)
+        batch_op.create_index('ix_tickets_resident', ['resident_id'], unique=False)
+
+    op.create_table('console_sessions',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('mediator_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mediator_id'], ['mediators.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_console_sessions_mediator_id'), ['mediator_id'], unique=False)
 
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -284,7 +299,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_console_sessions_mediator_id'))
+
+    op.drop_table('console_sessions')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_resident')
+        batch_op.drop_index('ix_tickets_structure_status_waiting')
         batch_op.drop_index('ix_tickets_status_opened')
 
     op.drop_table('tickets')
