@@ -66,6 +66,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.state.parser = runtime.parser
     app.include_router(simulator.router)
     app.include_router(nlu_api.router)
+    from bot.console.routes import install as install_console
+
+    install_console(app)
     if settings.twilio.auth_token:
         from bot.channels import twilio_sms
 

@@ -1,0 +1,24 @@
+"""The console's flash texts (messages.fr.yml): actions report a code, the page shows the French."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+MESSAGES_FILE = Path(__file__).parent / "messages.fr.yml"
+
+
+@lru_cache(maxsize=1)
+def _messages() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+
+
+def ok_text(code: str | None) -> str | None:
+    return _messages()["ok"].get(code or "")
+
+
+def error_text(code: str | None, **details: object) -> str | None:
+    found = _messages()["errors"].get(code or "")
+    return found.format(**details) if found and details else found
