@@ -132,6 +132,10 @@ def _mount_subcommands() -> None:
 
     app.add_typer(workshops_app, name="workshops", help="Workshops: add, list with attendance, export.")
 
+    from bot.console.cli import app as mediators_app
+
+    app.add_typer(mediators_app, name="mediators", help="Console accounts: add, list, disable, enable.")
+
 
 _mount_subcommands()
 

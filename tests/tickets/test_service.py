@@ -126,7 +126,8 @@ def test_a_reply_goes_through_the_residents_own_provider_and_claims_an_open_tick
     people, tickets = team
     with db.transaction() as session:
         ticket = session.get(Ticket, tickets["lilas"])
-        item = service.reply(session, who(session, people, "lea"), ticket.id, "Bonjour, je suis Léa. Vous êtes là ?", NOW)
+        lea = who(session, people, "lea")
+        item = service.reply(session, lea, ticket.id, "Bonjour, je suis Léa. Vous êtes là ?", NOW)
         assert (item.provider, item.address, item.kind) == ("simulator", "+33611111111", "reply")
         assert item.body == "Bonjour, je suis Léa. Vous etes là ?"  # prepared for GSM-7 once, as sent
     with db.transaction() as session:
