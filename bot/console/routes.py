@@ -370,7 +370,8 @@ def ticket_page(request: Request, ticket_id: int) -> HTMLResponse:
             "messages": messages, "notes": notes, "audit": audit,
             "canned": canned, "structure": structure, "authors": _authors(session, messages, notes, audit),
             "past": service.past_tickets(session, auth.mediator, ticket.resident_id, exclude=ticket.id),
-            "colleagues": [m for m in service.colleagues(session, ticket) if m.id != ticket.assignee_id],
+            "colleagues": [m for m in service.colleagues(session, ticket)
+                           if m.id not in (ticket.assignee_id, auth.mediator.id)],
             "themes": themes(), "subthemes": subthemes(), "outcomes": outcomes(), "admin_theme": ADMIN_PROCEDURES,
             "counts": service.counts(session, auth.mediator), "newest_open": _newest_open(session, auth),
             "last_message_id": messages[-1].id if messages else 0,
