@@ -337,11 +337,12 @@ class _Checker:
         header = self._messages_text("menu_header")
         menu_sms = "\n".join(([header] if header else []) + lines)
         self._check_sms(path, NO_STEP, menu_sms)
-        # With a guide in progress the engine adds "0 Reprendre "<title>"" under the header.
+        # With a guide in progress the engine shows "0 Reprendre mon guide" under a shorter header.
         resume = self._messages_text("menu_resume")
         if header and resume and library.guides and count_segments(menu_sms).segments == 1:
             longest = max(library.guides.values(), key=lambda g: len(g.title))
-            with_resume = "\n".join([header, "0 " + resume.replace("{title}", longest.title), *lines])
+            resume_header = self._messages_text("menu_header_resume") or header
+            with_resume = "\n".join([resume_header, "0 " + resume.replace("{title}", longest.title), *lines])
             sms = count_segments(with_resume)
             if sms.segments > 1:
                 self.warning(

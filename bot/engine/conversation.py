@@ -347,11 +347,13 @@ class _Conversation:
     # -- menu ------------------------------------------------------------------------------------
 
     def _show_menu(self) -> None:
-        lines = [self.texts("menu_header")]
         options: list[dict[str, str | None]] = []
         paused = self.state.paused_guide_id or self.state.guide_id
+        lines = [self.texts("menu_header")]
         if paused and paused in self.ctx.library.guides:
-            lines.append("0 " + self.texts("menu_resume", title=self.ctx.library.get(paused).title))
+            # A shorter header leaves room for the resume line: the menu stays one SMS.
+            lines = [self.texts("menu_header_resume"),
+                     "0 " + self.texts("menu_resume", title=self.ctx.library.get(paused).title)]
             if not self.state.paused_guide_id:
                 self.state.paused_guide_id, self.state.paused_step_id = self.state.guide_id, self.state.step_id
         for number, entry in enumerate(self.ctx.library.menu, start=1):

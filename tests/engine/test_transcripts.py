@@ -159,7 +159,7 @@ def test_asking_something_else_mid_guide_switches_topic_and_menu_offers_the_way_
     replies = chat.send("je vois pas les notes de mon fils")
     assert replies[1] == '1/3 Ouvrez l\'ENT de votre region.'
     assert chat.send("MENU") == [
-        "Choisissez un sujet. Repondez avec le numero :\n0 Reprendre \"Code CAF oublie\"\n"
+        "Repondez avec le numero :\n0 Reprendre mon guide\n"
         "1 Code CAF oublie\n2 Mot de passe\n3 Pronote"
     ]
     assert chat.send("0") == [CAF_2]

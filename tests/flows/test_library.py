@@ -110,3 +110,27 @@ def test_france_travail_not_pole_emploi_and_caf_declaration_is_prefilled():
     assert "pole emploi" not in every_text and "pôle emploi" not in every_text
     declaration = " ".join(s.text for s in LIBRARY.get("caf_declaration_trimestrielle").steps)
     assert "ecrit deja" in declaration and "verifier" in declaration
+
+
+def test_the_menu_stays_one_sms_when_it_offers_to_resume_a_guide():
+    from datetime import UTC, datetime, timedelta
+
+    from bot.engine import ConversationState, EngineContext, ResidentView, Turn, respond
+    from flows.texts import default_texts
+    from nlu.result import IntentScore, ParseResult
+
+    longest = max(LIBRARY.guides.values(), key=lambda g: len(g.title))
+    context = EngineContext(
+        library=LIBRARY, texts=default_texts(),
+        understand=lambda text: ParseResult(text=text, intent=IntentScore("out_of_scope", 0.2), entities=[],
+                                            intent_ranking=[]),
+        extract_service=lambda text: None, confidence_threshold=0.5,
+        resume_after=timedelta(hours=3), session_timeout=timedelta(hours=72),
+    )
+    state = ConversationState(guide_id=longest.id, step_id=longest.steps[0].id)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outcome = respond(Turn(state, "MENU", now, ResidentView()), context)
+    [menu] = outcome.replies
+    assert menu.splitlines()[1].startswith("0 Reprendre")
+    sms = count_segments(menu)
+    assert (sms.encoding, sms.segments) == ("GSM-7", 1), menu
