@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bot.app import create_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.models import AuditEntry, Resident, Ticket  # noqa: E402
+from bot.db.models import AuditEntry, Conversation, Resident, Ticket  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "conversations" / "replay"
 
@@ -43,6 +43,10 @@ def where_it_ended(session, address: str) -> str:
         return "nothing"
     if session.scalars(select(Ticket).where(Ticket.resident_id == resident.id)).first() is not None:
         return "handoff"
+    # The guide the resident is in now (a "reprendre" goes back to a paused one), else the last one started.
+    conversation = session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)).first()
+    if conversation is not None and (conversation.state or {}).get("guide_id"):
+        return f"guide:{conversation.state['guide_id']}"
     started = session.scalars(
         select(AuditEntry).where(AuditEntry.resident_id == resident.id, AuditEntry.action == "guide_started")
         .order_by(AuditEntry.id.desc())
@@ -88,7 +92,8 @@ def main() -> int:
           f"average segments {sum(segments) / max(sms_count, 1):.3f}")
     print(f"wall time {elapsed:.1f} s")
     print("how: every turn POSTed to /simulator/api/messages in-process (embedded NLU, shipped guides), "
-          "outcome read from the database: a ticket = mediator queue, else the last guide started.")
+          "outcome read from the database: a ticket = mediator queue, else the guide in progress, else the last "
+          "guide started.")
     for conversation_id, wanted, got, turns in failures[:40]:
         print(f"  MISS {conversation_id}: wanted {wanted}, got {got}; turns={turns}")
     return 0
