@@ -6,12 +6,13 @@ only when a text is written for them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -242,6 +243,30 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class AnonymousTicket(Base):
+    """What remains of a ticket once its resident is erased (on request or after the retention period):
+    what the structure's reports count, nothing about the person — no link, no text, no exact time."""
+
+    __tablename__ = "anonymous_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id"), index=True)
+    opened_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(40))
+    theme: Mapped[str | None] = mapped_column(String(60))
+    subtheme: Mapped[str | None] = mapped_column(String(60))
+    service: Mapped[str | None] = mapped_column(String(40))
+    intent: Mapped[str | None] = mapped_column(String(40))
+    guide_id: Mapped[str | None] = mapped_column(String(80))
+    step_id: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))  # what it was when erased: open | claimed | closed
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_to_claim: Mapped[int | None] = mapped_column(Integer)
+    minutes_to_close: Mapped[int | None] = mapped_column(Integer)
+    anonymised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Workshop(Base):
     """An atelier numérique of 4 to 6 people."""
 
@@ -269,7 +294,8 @@ class Enrolment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    # None once the resident was erased: the past seat still counts in the workshop's attendance.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     # confirmed | waiting | cancelled | attended | no_show
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -305,7 +331,8 @@ class OutboxItem(Base):
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    # None only for the SMS confirming an erasure: it goes to the address after the resident is gone.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))
