@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.channels.settings import TelegramSettings, TwilioSettings
 from bot.console.settings import ConsoleSettings
+from bot.outbox.settings import OutboxSettings
+from bot.privacy.settings import NOTICE_PATH, PrivacySettings, RetentionSettings, first_contact_problem
 from bot.tickets.settings import TicketSettings
 from nlu.settings import NluSettings
 
@@ -110,6 +112,9 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +122,21 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite:", "postgresql")):
             raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
         return url
+
+    @field_validator("privacy")
+    @classmethod
+    def _first_contact_fits_one_sms(cls, privacy: PrivacySettings, info: ValidationInfo) -> PrivacySettings:
+        structure, retention = info.data.get("structure"), info.data.get("retention")
+        if structure is None or retention is None:  # already reported
+            return privacy
+        problem = first_contact_problem(
+            privacy.first_contact_text, structure=structure.name, months=retention.months,
+            privacy_url=structure.privacy_url or str(info.data.get("public_url", "")).rstrip("/") + NOTICE_PATH,
+        )
+        if problem:
+            raise ValueError(f"'privacy.first_contact_text' (or RELAIS_PRIVACY__FIRST_CONTACT_TEXT) must be "
+                             f"one GSM-7 SMS: {problem}")
+        return privacy
 
     @classmethod
     def settings_customise_sources(

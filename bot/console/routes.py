@@ -132,6 +132,7 @@ def _page(request: Request, name: str, auth: Authenticated | None, context: dict
         "poll_ms": int(settings.poll_seconds * 1000),
         "now": _now(request),
         "waited": waited,
+        "dead_letters": _dead_letter_count(auth),
     }
     base.update(context)
     response = templates.TemplateResponse(request, name, base, status_code=status_code)
@@ -139,12 +140,24 @@ def _page(request: Request, name: str, auth: Authenticated | None, context: dict
     return response
 
 
+def _dead_letter_count(auth: Authenticated | None) -> int | None:
+    """Messages that could not be sent, for the navigation (bot/outbox/dead_letters.py)."""
+    from sqlalchemy.orm import object_session
+
+    from bot.outbox import dead_letters
+
+    session = object_session(auth.mediator) if auth else None
+    return dead_letters.count(session, auth.mediator) if session is not None and auth else None
+
+
 def install(app: Any) -> None:
     """Mount the console on ``app`` with its error pages."""
-    from bot.console import admin
+    from bot.console import admin, sending, workshops
 
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(sending.router)
+    app.include_router(workshops.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

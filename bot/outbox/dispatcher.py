@@ -4,6 +4,10 @@ Claiming happens in its own short transaction (``FOR UPDATE SKIP LOCKED`` on Pos
 several server processes share the work without sending a row twice); sending happens outside
 any transaction; the result is recorded in another. A process killed between the two leaves the
 row in ``sending``; :func:`recover_stale` puts such rows back after a while.
+
+Transient failures (provider 5xx, timeouts) are retried with exponential backoff and jitter up to
+``outbox.max_attempts``; then the row is a dead letter (status ``dead``), listed in the console's
+"Envois en échec" page where a mediator can queue it again (bot/outbox/dead_letters.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.db import DatabaseUnavailable
@@ -25,6 +30,7 @@ from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
+# Defaults of config.yml's outbox: section (bot/outbox/settings.py), which the dispatcher reads.
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60
@@ -33,6 +39,8 @@ RECORD_ATTEMPTS = 5
 # Provider error codes that say the number must not be texted again, and why.
 OPT_OUT_ERRORS = frozenset({"21610"})
 INVALID_NUMBER_ERRORS = frozenset({"21211", "21614"})
+# What a row with no resident (the SMS confirming an erasure) keeps of its address once it is done.
+FORGOTTEN_ADDRESS = ""
 
 
 @dataclass
@@ -43,9 +51,13 @@ class DispatchReport:
     skipped: list[int] = field(default_factory=list)
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with full jitter: up to 2, 4, 8... seconds, capped at 15 minutes."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)))
+def backoff(attempts: int, rng: random.Random | None = None, *, base: float = BACKOFF_BASE_SECONDS,
+            cap: float = BACKOFF_CAP_SECONDS) -> timedelta:
+    """Exponential backoff with jitter: between half and all of 2, 4, 8... seconds, capped at 15 minutes.
+
+    The jitter spreads the retries of many rows that failed together (a provider outage) over time.
+    """
+    ceiling = min(cap, base * (2 ** min(max(attempts - 1, 0), 40)))
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
@@ -122,13 +134,18 @@ def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: 
             item.provider_message_id = result.provider_message_id
             if message is not None:
                 message.status = result.status or "sent"
-                message.provider_message_id = result.provider_message_id
+                _set_provider_id(session, message, result.provider_message_id, outbox_id)
+            if item.resident_id is None:  # an erasure's confirmation: the address is not kept either
+                item.address = FORGOTTEN_ADDRESS
             report.sent.append(item.id)
             log.info("outbox_sent", outbox_id=item.id, provider=item.provider, attempts=item.attempts)
             return
         item.error_code, item.error_message = result.error_code, (result.error_message or "")[:500]
-        if result.transient and item.attempts < MAX_ATTEMPTS:
-            item.status, item.next_attempt_at = "pending", now + backoff(item.attempts)
+        settings = runtime.settings.outbox
+        if result.transient and item.attempts < settings.max_attempts:
+            item.status = "pending"
+            item.next_attempt_at = now + backoff(item.attempts, base=settings.backoff_base_seconds,
+                                                 cap=settings.backoff_cap_seconds)
             report.retrying.append(item.id)
             log.warning("outbox_retry", outbox_id=item.id, error_code=result.error_code, attempts=item.attempts)
         else:
@@ -136,14 +153,35 @@ def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: 
             report.failed.append(item.id)
             log.warning("outbox_failed", outbox_id=item.id, error_code=result.error_code, status=item.status)
             apply_permanent_failure(session, item.resident_id, result.error_code, now)
+            if item.resident_id is None:
+                item.address = FORGOTTEN_ADDRESS
         if message is not None:
             message.status = "retrying" if item.status == "pending" else "failed"
             message.error_code = result.error_code
 
 
-def apply_permanent_failure(session, resident_id: int, error_code: str | None, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _set_provider_id(session, message: Message, provider_id: str | None, outbox_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Keep the provider's id on the sent message, unless another message already has it.
+
+    ``(channel, provider_message_id)`` is unique on messages. A provider (or a mock of one) that hands
+    out the same id twice must not fail the recording: the row would stay in 'sending' and go twice.
+    The outbox row keeps the id either way (status callbacks find the message through it).
+    """
+    if not provider_id:
+        return
+    try:
+        with session.begin_nested():
+            message.provider_message_id = provider_id
+            session.flush()
+    except IntegrityError:
+        message.provider_message_id = None
+        log.warning("outbox_duplicate_provider_id", outbox_id=outbox_id, message_id=message.id,
+                    provider_message_id=provider_id)
+
+
+def apply_permanent_failure(session, resident_id: int | None, error_code: str | None, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """What a provider's final 'no' means for the resident: opted out, or an unusable number."""
-    resident = session.get(Resident, resident_id)
+    resident = session.get(Resident, resident_id) if resident_id is not None else None
     if resident is None or error_code is None:
         return
     if error_code in OPT_OUT_ERRORS:

@@ -1,0 +1,23 @@
+"""How hard the outbox tries before a message becomes a dead letter (config.yml ``outbox:``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class OutboxSettings(BaseModel):
+    """Retries of provider errors and timeouts, then dead letters shown in the console."""
+
+    max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Sends tried before a message is a dead letter ('Envois en échec')."
+    )
+    backoff_base_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before the 2nd attempt; doubles at each attempt, with random jitter."
+    )
+    backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Longest wait between two attempts.")
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> OutboxSettings:
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_cap_seconds must be at least backoff_base_seconds")
+        return self
