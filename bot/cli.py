@@ -112,16 +112,15 @@ def demo(
     base = f"http://{host}:{port}"
     out.print(f"[bold green]Relais demo[/] — database {url}")
     out.print(f"  SMS simulator : {base}/simulator")
-    out.print(f"  Console       : {base}/console  ({account.email} / {account.password})")
+    out.print(f"  Console       : {base}/console  ({account.email} / {account.password})", soft_wrap=True)
     out.print(f"  API docs      : {base}/docs")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 def _mount_subcommands() -> None:
+    from bot.channels.check import channels_app, telegram_app
     from flows.cli import app as flows_app
     from nlu.cli import app as nlu_app
-
-    from bot.channels.check import channels_app, telegram_app
 
     app.add_typer(nlu_app, name="nlu", help="Train, test and query the NLU model.")
     app.add_typer(flows_app, name="flows", help="Check the guide library.")

@@ -36,6 +36,8 @@ def _mask(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=getattr(logging, level))
+    # APScheduler logs every run of every job at INFO (the outbox ticks each second): only its problems.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, level)))
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[

@@ -29,7 +29,10 @@ class NluSettings(BaseModel):
         default=0.5, ge=0, le=1,
         description="Below this intent confidence the engine asks a numbered clarification instead of guessing.",
     )
-    model_dir: Path = Field(default=Path("nlu/models"), description="Where the trained model file is kept.")
+    model_dir: Path = Field(
+        default=PACKAGE_DIR / "models",
+        description="Where the trained model file is kept (a relative path is relative to the working folder).",
+    )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Rasa-format NLU training data (test/ excluded).")
     train_if_needed: bool = Field(
         default=True, description="Train at start when the model file is missing or the data changed."
