@@ -76,3 +76,23 @@ def cancel_notifications(session: Session, resident_id: int) -> None:
                OutboxItem.status == "pending")
         .values(status="cancelled", error_message="opted out")
     )
+
+
+def enqueue_detached(session: Session, *, channel: str, address: str, provider: str, text: str,
+                     now: datetime) -> OutboxItem:
+    """Queue ``text`` to an address no resident row holds any more (the SMS confirming an erasure).
+
+    No message row (there is no history to keep it in) and no resident link; the dispatcher forgets
+    the address once the row is sent or has finally failed (bot/outbox/dispatcher.py).
+    """
+    encoding, segments = "GSM-7", 1
+    if channel == "sms":
+        prepared = prepare(text)
+        text, encoding, segments = prepared.text, prepared.encoding, prepared.segments
+    item = OutboxItem(
+        resident_id=None, message_id=None, channel=channel, provider=provider, address=address, body=text,
+        kind="reply", encoding=encoding, segments=segments, status="pending", next_attempt_at=now, created_at=now,
+    )
+    session.add(item)
+    session.flush()
+    return item
