@@ -22,3 +22,9 @@ def ok_text(code: str | None) -> str | None:
 def error_text(code: str | None, **details: object) -> str | None:
     found = _messages()["errors"].get(code or "")
     return found.format(**details) if found and details else found
+
+
+def form_error_text(code: str, **details: object) -> str:
+    """The French text under a form field (the ``form_errors`` section)."""
+    found = _messages()["form_errors"][code]
+    return found.format(**details) if details else found

@@ -88,6 +88,28 @@ def cancel_enrolment_reminders(session: Session, enrolment_id: int, now: datetim
     )
 
 
+def reschedule_workshop_reminders(session: Session, workshop: Workshop, now: datetime,
+                                  settings: ReminderSettings) -> int:
+    """The workshop moved: reminders not sent yet are replaced by reminders for the new start."""
+    session.execute(
+        update(Reminder).where(Reminder.workshop_id == workshop.id, Reminder.kind == WORKSHOP_REMINDER,
+                               Reminder.state == "pending")
+        .values(state="cancelled", note="workshop moved", updated_at=now)
+    )
+    if not settings.enabled:
+        return 0
+    return schedule_all_for_workshop(session, workshop, now, settings)
+
+
+def cancel_attendance_followups(session: Session, enrolment_id: int, now: datetime) -> None:
+    """Attendance marked again: the follow-up for the previous answer is not sent."""
+    session.execute(
+        update(Reminder).where(Reminder.enrolment_id == enrolment_id, Reminder.state == "pending",
+                               Reminder.kind.in_((FOLLOWUP_WORKSHOP, FOLLOWUP_NO_SHOW)))
+        .values(state="cancelled", note="attendance changed", updated_at=now)
+    )
+
+
 def cancel_followups(session: Session, resident_id: int, now: datetime, kinds: frozenset[str]) -> None:
     session.execute(
         update(Reminder).where(Reminder.resident_id == resident_id, Reminder.state == "pending",
