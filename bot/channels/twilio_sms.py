@@ -28,7 +28,7 @@ from bot.channels.phone import InvalidPhoneNumber, to_e164
 from bot.channels.settings import TwilioSettings
 from bot.db.models import Message, OutboxItem, Resident
 from bot.inbound import receive
-from bot.outbox.dispatcher import apply_permanent_failure
+from bot.outbox.dispatcher import accepted_by_provider, apply_permanent_failure
 from bot.outbox.queue import enqueue
 from bot.runtime import Runtime
 
@@ -104,7 +104,9 @@ class TwilioSender:
         try:
             sent = self.client.messages.create(
                 to=message.address, from_=self.settings.from_number, body=message.text,
-                status_callback=self.status_callback,
+                # The outbox id in the callback URL: if the send times out or the process dies after
+                # Twilio accepted it, the callback still marks the row sent, and it is not sent twice.
+                status_callback=f"{self.status_callback}?outbox_id={message.outbox_id}",
             )
         except TwilioRestException as exc:
             return SendResult(ok=False, status="failed", transient=exc.status in TRANSIENT_STATUSES,
@@ -182,10 +184,15 @@ async def status_callback(request: Request) -> Response:
         raise HTTPException(status_code=400, detail="MessageSid and a known MessageStatus are required")
     error_code = form.get("ErrorCode") or None
 
+    outbox_ref = request.query_params.get("outbox_id", "")
+
     def record() -> None:
         with runtime.db.transaction() as session:
             item = session.scalars(select(OutboxItem).where(OutboxItem.provider == PROVIDER,
                                                             OutboxItem.provider_message_id == sid)).first()
+            if item is None and outbox_ref.isdigit() and len(outbox_ref) < 19:
+                # Accepted by Twilio while the sender never heard back (timeout, SIGKILL): sent, not to resend.
+                item = accepted_by_provider(session, int(outbox_ref), PROVIDER, sid, runtime.clock())
             sent = session.scalars(select(Message).where(Message.channel == "sms",
                                                          Message.provider_message_id == sid)).first()
             if sent is None and item is not None and item.message_id is not None:

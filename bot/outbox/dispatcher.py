@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60
-STALE_SENDING_AFTER = timedelta(minutes=5)
+STALE_SENDING_AFTER = timedelta(minutes=5)  # default of outbox.stale_sending_seconds
 RECORD_ATTEMPTS = 5
 # Provider error codes that say the number must not be texted again, and why.
 OPT_OUT_ERRORS = frozenset({"21610"})
@@ -140,6 +140,9 @@ def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: 
             report.sent.append(item.id)
             log.info("outbox_sent", outbox_id=item.id, provider=item.provider, attempts=item.attempts)
             return
+        if item.status == "sent":  # the provider's callback already said it took this send (a late timeout)
+            report.sent.append(item.id)
+            return
         item.error_code, item.error_message = result.error_code, (result.error_message or "")[:500]
         settings = runtime.settings.outbox
         if result.transient and item.attempts < settings.max_attempts:
@@ -179,6 +182,33 @@ def _set_provider_id(session, message: Message, provider_id: str | None, outbox_
                     provider_message_id=provider_id)
 
 
+def accepted_by_provider(session, outbox_id: int, provider: str, provider_message_id: str,  # type: ignore[no-untyped-def]
+                         now: datetime) -> OutboxItem | None:
+    """The provider says (status callback) it accepted this row: record it as sent if we did not know.
+
+    Covers a send that timed out after the provider took it, and a process killed between sending and
+    recording: without this the row would be sent again after its backoff or :func:`recover_stale`.
+    Returns the row, or None when it is unknown or already recorded as sent under another id.
+    """
+    item = session.get(OutboxItem, outbox_id, with_for_update=True)
+    if item is None or item.provider != provider:
+        return None
+    if item.status == "sent":
+        if item.provider_message_id != provider_message_id:
+            log.warning("outbox_sent_twice", outbox_id=item.id, provider=provider)
+            return None
+        return item
+    if item.status not in ("sending", "pending", "dead"):
+        return None
+    item.status, item.sent_at, item.provider_message_id = "sent", now, provider_message_id
+    message = session.get(Message, item.message_id) if item.message_id else None
+    if message is not None:
+        message.status = "sent"
+        _set_provider_id(session, message, provider_message_id, outbox_id)
+    log.info("outbox_sent_confirmed_by_callback", outbox_id=item.id, provider=provider, attempts=item.attempts)
+    return item
+
+
 def apply_permanent_failure(session, resident_id: int | None, error_code: str | None, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """What a provider's final 'no' means for the resident: opted out, or an unusable number."""
     resident = session.get(Resident, resident_id) if resident_id is not None else None
@@ -191,8 +221,14 @@ def apply_permanent_failure(session, resident_id: int | None, error_code: str | 
         resident.flagged_reason = f"numero invalide (erreur {error_code})"
 
 
-def recover_stale(runtime: Runtime, older_than: timedelta = STALE_SENDING_AFTER) -> int:
-    """Rows left in 'sending' by a process that died go back to 'pending'. Returns how many."""
+def recover_stale(runtime: Runtime, older_than: timedelta | None = None) -> int:
+    """Rows left in 'sending' by a process that died go back to 'pending'. Returns how many.
+
+    ``older_than`` defaults to ``outbox.stale_sending_seconds``: long enough for the provider's status
+    callback to say it had accepted the send (:func:`accepted_by_provider`), so it is not sent twice.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=runtime.settings.outbox.stale_sending_seconds)
     cutoff = runtime.clock() - older_than
     with runtime.db.transaction() as session:
         result = session.execute(

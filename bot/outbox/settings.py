@@ -15,6 +15,11 @@ class OutboxSettings(BaseModel):
         default=2.0, gt=0, description="Wait before the 2nd attempt; doubles at each attempt, with random jitter."
     )
     backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Longest wait between two attempts.")
+    stale_sending_seconds: float = Field(
+        default=300.0, ge=1,
+        description="A row left 'sending' this long (its process died) is sent again, unless the provider's "
+        "status callback said it had taken it in the meantime.",
+    )
 
     @model_validator(mode="after")
     def _cap_above_base(self) -> OutboxSettings:

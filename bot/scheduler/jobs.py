@@ -53,7 +53,9 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(_dispatch_outbox, "interval", seconds=OUTBOX_INTERVAL_SECONDS, args=[runtime],
                       id="outbox")
-    scheduler.add_job(_recover, "interval", minutes=1, args=[runtime], id="recover_stale")
+    # Checked at least every minute, and often enough when stale_sending_seconds is short.
+    recover_every = max(1.0, min(60.0, runtime.settings.outbox.stale_sending_seconds / 4))
+    scheduler.add_job(_recover, "interval", seconds=recover_every, args=[runtime], id="recover_stale")
     leadership = Leadership(runtime.db)
     scheduler.leadership = leadership  # type: ignore[attr-defined]  (released by the app at shutdown)
     scheduler.add_job(_dispatch_reminders, "interval", seconds=REMINDERS_INTERVAL_SECONDS,
