@@ -6,18 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from nlu.parser import build_parser
 
 from bot.channels import simulator
+from bot.channels.base import InvalidInbound
 from bot.config import Settings
 from bot.db import DatabaseUnavailable, connect
 from bot.db.migrate import is_current
+from bot.http_guards import BodySizeLimit, invalid_inbound, validation_error
 from bot.runtime import Runtime
 from bot.scheduler.jobs import start_scheduler
 from flows.library import default_library
 from flows.texts import default_texts
 from nlu import api as nlu_api
+from nlu.parser import build_parser
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -56,6 +59,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app = FastAPI(title="Relais", version="0.1.0", lifespan=lifespan,
                   description="Help desk over SMS and messaging for digital-inclusion teams.")
     app.state.runtime = runtime
+    # Anyone can reach the webhooks: oversized or undecodable bodies get a 4xx, never a crash.
+    app.add_middleware(BodySizeLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(InvalidInbound, invalid_inbound)
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_down(_request: object, exc: DatabaseUnavailable) -> JSONResponse:

@@ -23,7 +23,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
+from bot.channels.base import (
+    MAX_PROVIDER_ID_CHARS,
+    InboundMessage,
+    InvalidInbound,
+    OutgoingMessage,
+    SendResult,
+    check_identifier,
+)
 from bot.channels.phone import InvalidPhoneNumber, to_e164
 from bot.channels.settings import TwilioSettings
 from bot.db.models import Message, OutboxItem, Resident
@@ -183,6 +190,12 @@ async def status_callback(request: Request) -> Response:
     if not sid or status not in DELIVERY_STATUSES:
         raise HTTPException(status_code=400, detail="MessageSid and a known MessageStatus are required")
     error_code = form.get("ErrorCode") or None
+    try:  # both are stored: refuse what no column can hold (NUL, absurd lengths) rather than crash
+        check_identifier("MessageSid", sid, MAX_PROVIDER_ID_CHARS)
+        if error_code is not None:
+            check_identifier("ErrorCode", error_code, 20)
+    except InvalidInbound as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
 
     outbox_ref = request.query_params.get("outbox_id", "")
 
