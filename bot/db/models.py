@@ -354,3 +354,20 @@ class OutboxItem(Base):
     error_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class Digest(Base):
+    """The mediators' daily digest of one structure (bot/digest/): built once a day, shown in the console,
+    sent to the team's Telegram chat. One row per structure and day, so it is built and sent once."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("structure_id", "day", name="uq_digests_structure_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # none (no chat configured) | sending | sent | failed
+    telegram_status: Mapped[str] = mapped_column(String(20), default="none")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
