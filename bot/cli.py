@@ -135,6 +135,10 @@ def _mount_subcommands() -> None:
 
     app.add_typer(mediators_app, name="mediators", help="Console accounts: add, list, disable, enable.")
 
+    from bot.privacy.cli import app as residents_app
+
+    app.add_typer(residents_app, name="residents", help="Residents' data: export, erase, retention purge.")
+
 
 _mount_subcommands()
 

@@ -19,6 +19,8 @@ from bot.channels.base import InboundMessage
 from bot.db.models import AuditEntry, Conversation, Message, Resident, Ticket
 from bot.engine import ConversationState, ResidentView, Turn, respond
 from bot.engine.events import (
+    DataSummaryRequested,
+    ErasureConfirmed,
     Event,
     GuideEnded,
     GuideStarted,
@@ -30,6 +32,7 @@ from bot.engine.events import (
 )
 from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
 from bot.outbox.queue import cancel_notifications, enqueue
+from bot.privacy.apply import apply_privacy_event, inform_if_first_contact
 from bot.reminders.schedule import schedule_procedure_followup
 from bot.runtime import Runtime
 from bot.structures import default_structure
@@ -223,4 +226,10 @@ def _apply(
                                                 settings=runtime.settings.reminders)
             case EnrolRequested() | CancelEnrolment() | ReminderAnswered() | FollowupsSwitched():
                 applied.outbox_ids += apply_workshop_event(session, runtime, resident, inbound, event, now)
+            case DataSummaryRequested() | ErasureConfirmed():
+                privacy = apply_privacy_event(session, runtime.settings, resident, inbound, event, now)
+                applied.outbox_ids += privacy.outbox_ids
+                if privacy.erased:  # nothing of the resident is left to apply anything to
+                    return applied
+    applied.outbox_ids += inform_if_first_contact(session, runtime.settings, resident, inbound, now)
     return applied

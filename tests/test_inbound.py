@@ -19,12 +19,13 @@ def sms(text: str, provider_id: str, address: str = "+33612345678") -> InboundMe
 
 def test_a_question_is_stored_and_its_answer_queued_in_the_outbox(runtime):
     result = receive(runtime, sms("jai oublie mon code caf", "m1"))
-    assert not result.duplicate and len(result.outbox_ids) == 2
+    # The guide's intro, its first step, and the information SMS of a first contact (tests/privacy).
+    assert not result.duplicate and len(result.outbox_ids) == 3
     with runtime.db.transaction() as session:
         inbound = session.get(Message, result.message_id)
         assert (inbound.direction, inbound.intent, inbound.service) == ("in", "password_reset", "caf")
         items = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
-        assert [i.status for i in items] == ["pending", "pending"]
+        assert [i.status for i in items] == ["pending", "pending", "pending"]
         assert items[1].body.startswith("1/4 Ouvrez le site caf.fr")
         assert all(i.in_reply_to == inbound.id and i.encoding == "GSM-7" for i in items)
 
@@ -91,5 +92,5 @@ def test_two_residents_do_not_share_a_conversation(runtime):
     receive(runtime, sms("jai oublie mon code caf", "h1", address="+33611111111"))
     result = receive(runtime, sms("SUITE", "h2", address="+33622222222"))
     with runtime.db.transaction() as session:
-        (item,) = session.scalars(select(OutboxItem).where(OutboxItem.id.in_(result.outbox_ids))).all()
+        item = session.get(OutboxItem, result.outbox_ids[0])  # then the first-contact information SMS
         assert item.body.startswith("Vous n'avez pas de guide en cours")

@@ -29,7 +29,7 @@ def test_a_resident_texts_and_gets_the_first_step_as_it_would_go_out_by_sms(clie
 def test_the_thread_shows_both_sides_in_order(client):
     client.post("/simulator/api/messages", json={"from": "+33612345678", "text": "jai oublie mon code caf"})
     thread = client.get("/simulator/api/messages", params={"from": "+33612345678"}).json()
-    assert [m["direction"] for m in thread] == ["in", "out", "out"]
+    assert [m["direction"] for m in thread] == ["in", "out", "out", "out"]  # intro, step 1, first-contact info
     assert thread[0]["text"] == "jai oublie mon code caf"
     newer = client.get("/simulator/api/messages", params={"from": "+33612345678", "after": thread[-1]["id"]})
     assert newer.json() == []

@@ -27,6 +27,7 @@ from bot.engine.events import (
     SendReply,
 )
 from bot.engine.keywords import Keyword, as_number, leading_number, match_keyword
+from bot.engine.privacy import privacy_turn
 from bot.engine.state import ConversationState, Pending
 from bot.engine.workshops import (
     WORKSHOP_INTENTS,
@@ -139,6 +140,8 @@ class _Conversation:
         if keyword is Keyword.START:
             self.events.append(OptedIn())
             self._say(self.texts("opt_in"))
+            return
+        if privacy_turn(self, keyword):  # MES DONNEES / OUBLIER, even while a mediator has the conversation
             return
         if self.turn.resident.has_open_ticket:
             self._forward_to_mediator()

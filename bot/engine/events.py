@@ -58,6 +58,16 @@ class OptedIn:
     pass
 
 
+@dataclass(frozen=True)
+class DataSummaryRequested:
+    """MES DONNEES, confirmed: tell the resident what is held and ask a mediator to send the full copy."""
+
+
+@dataclass(frozen=True)
+class ErasureConfirmed:
+    """OUBLIER, confirmed: erase everything about the resident, then say so to the address they wrote from."""
+
+
 from bot.engine.workshop_events import (  # noqa: E402  (workshop events live in their own module)
     CancelEnrolment,
     EnrolRequested,
@@ -67,5 +77,6 @@ from bot.engine.workshop_events import (  # noqa: E402  (workshop events live in
 
 Event = (
     SendReply | OpenTicket | MessageUnderstood | GuideStarted | GuideEnded | OptedOut | OptedIn
+    | DataSummaryRequested | ErasureConfirmed
     | EnrolRequested | CancelEnrolment | ReminderAnswered | FollowupsSwitched
 )

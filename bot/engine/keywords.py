@@ -23,6 +23,8 @@ class Keyword(Enum):
     START = "start"
     YES = "yes"
     NO = "no"
+    MY_DATA = "my_data"  # MES DONNEES: what is held about me (bot/engine/privacy.py)
+    FORGET = "forget"  # OUBLIER: erase me
 
 
 # Typos are tolerated only on words this long: "stp" must never read as "stop".

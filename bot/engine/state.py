@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 PendingKind = Literal[
-    "choice", "service", "clarify", "closing", "menu", "offer_mediator", "workshop_pick", "workshop_cancel_pick"
+    "choice", "service", "clarify", "closing", "menu", "offer_mediator", "workshop_pick", "workshop_cancel_pick",
+    "confirm_my_data", "confirm_forget",
 ]
 
 

@@ -9,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.db import DatabaseUnavailable
 from bot.outbox.dispatcher import dispatch_due, recover_stale
+from bot.privacy.retention import retention_job
 from bot.reminders.dispatch import dispatch_due_reminders
 from bot.runtime import Runtime
 from bot.scheduler.leader import Leadership
@@ -60,5 +61,8 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler.leadership = leadership  # type: ignore[attr-defined]  (released by the app at shutdown)
     scheduler.add_job(_dispatch_reminders, "interval", seconds=REMINDERS_INTERVAL_SECONDS,
                       args=[runtime, leadership], id="reminders")
+    # Daily: residents silent for retention.months are erased (bot/privacy/retention.py), on the leader only.
+    scheduler.add_job(retention_job, "cron", hour=runtime.settings.retention.hour, minute=17,
+                      args=[runtime, leadership], id="retention")
     scheduler.start()
     return scheduler

@@ -123,9 +123,10 @@ def test_webhook_with_the_secret_is_answered_once_per_update_id(webhook_client, 
     with telegram_runtime.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 1
         rows = session.scalars(select(OutboxItem)).all()
-    assert len(rows) == 2 and {row.provider for row in rows} == {"telegram"}
+    assert len(rows) == 3 and {row.provider for row in rows} == {"telegram"}
     dispatch_due(telegram_runtime)
-    assert [m["text"][:8] for m in _bot_said(telegram_api, 5353)] == ["Code CAF", "1/4 Ouvr"]
+    # The intro, step 1 and the information of a first contact (tests/privacy).
+    assert [m["text"][:8] for m in _bot_said(telegram_api, 5353)] == ["Code CAF", "1/4 Ouvr", "Service "]
 
 
 @pytest.mark.parametrize("secret", [None, "wrong"])
