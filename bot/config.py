@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.channels.settings import TelegramSettings, TwilioSettings
 from bot.console.settings import ConsoleSettings
+from bot.digest.settings import DigestSettings
 from bot.outbox.settings import OutboxSettings
 from bot.privacy.settings import NOTICE_PATH, PrivacySettings, RetentionSettings, first_contact_problem
 from bot.tickets.settings import TicketSettings
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)

@@ -301,7 +301,22 @@ def queue_page(request: Request, state: str = "open", mine: bool = False,
     size = _runtime(request).settings.console.page_size
     with _work(request) as (session, auth):
         context = _queue_context(session, auth, _state_param(state), mine, page, size)
+        context["digests"] = _digests(request, session, auth)
         return _page(request, "queue.html", auth, context)
+
+
+def _digests(request: Request, session: Session, auth: Authenticated) -> list[tuple[str, list[str]]]:
+    """The latest daily digest of each of the mediator's structures (bot/digest/), as title and lines."""
+    from zoneinfo import ZoneInfo
+
+    from bot.digest.build import digest_lines
+    from bot.digest.job import latest_digests
+
+    settings = _runtime(request).settings.digest
+    now = _now(request)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    return [digest_lines(d, now, settings)
+            for d in latest_digests(session, service.structure_ids(auth.mediator), today)]
 
 
 @router.get("/api/queue")

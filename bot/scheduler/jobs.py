@@ -8,6 +8,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.db import DatabaseUnavailable
+from bot.digest.job import run_daily_digest
 from bot.outbox.dispatcher import dispatch_due, recover_stale
 from bot.privacy.retention import retention_job
 from bot.reminders.dispatch import dispatch_due_reminders
@@ -18,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 OUTBOX_INTERVAL_SECONDS = 1.0
 REMINDERS_INTERVAL_SECONDS = 5.0
+DIGEST_INTERVAL_SECONDS = 60.0
 
 
 def _dispatch_outbox(runtime: Runtime) -> None:
@@ -50,6 +52,15 @@ def _dispatch_reminders(runtime: Runtime, leadership: Leadership) -> None:
         log.warning("reminders_paused_database_unavailable", reason=str(exc))
 
 
+def _daily_digest(runtime: Runtime, leadership: Leadership) -> None:
+    """The mediators' digest, once a day per structure (bot/digest/job.py); only the leading process."""
+    try:
+        if leadership.try_lead():
+            run_daily_digest(runtime)
+    except DatabaseUnavailable as exc:
+        log.warning("digest_paused_database_unavailable", reason=str(exc))
+
+
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(_dispatch_outbox, "interval", seconds=OUTBOX_INTERVAL_SECONDS, args=[runtime],
@@ -64,5 +75,8 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     # Daily: residents silent for retention.months are erased (bot/privacy/retention.py), on the leader only.
     scheduler.add_job(retention_job, "cron", hour=runtime.settings.retention.hour, minute=17,
                       args=[runtime, leadership], id="retention")
+    # Every minute: builds the daily digest once it is due (digest.time, working days), even after a restart.
+    scheduler.add_job(_daily_digest, "interval", seconds=DIGEST_INTERVAL_SECONDS, args=[runtime, leadership],
+                      id="digest")
     scheduler.start()
     return scheduler
