@@ -131,7 +131,11 @@ def test_the_daily_job_runs_on_the_leading_process_only_with_the_runtime_clock(r
     with runtime.db.transaction() as session:
         _resident(session, 1, NOW - timedelta(days=800))
     runtime.clock = lambda: NOW - timedelta(days=365)  # a year earlier: not yet stale
-    assert retention_job(runtime, Leadership(runtime.db)).residents == 0
+    alone = Leadership(runtime.db)
+    try:
+        assert retention_job(runtime, alone).residents == 0
+    finally:
+        alone.release()
     runtime.clock = lambda: NOW
     holder_db = connect(database_url)
     holder = Leadership(holder_db)
