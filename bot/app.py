@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import DatabaseUnavailable, connect
 from bot.db.migrate import is_current
 from bot.http_guards import BodySizeLimit, invalid_inbound, validation_error
+from bot.privacy import routes as privacy_routes
 from bot.runtime import Runtime
 from bot.scheduler.jobs import start_scheduler
 from flows.library import default_library
@@ -73,6 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.state.parser = runtime.parser
     app.include_router(simulator.router)
     app.include_router(nlu_api.router)
+    app.include_router(privacy_routes.router)
     from bot.console.routes import install as install_console
 
     install_console(app)
