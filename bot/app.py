@@ -75,6 +75,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.include_router(simulator.router)
     app.include_router(nlu_api.router)
     app.include_router(privacy_routes.router)
+    app.include_router(privacy_routes.console_router)
     from bot.console.routes import install as install_console
 
     install_console(app)

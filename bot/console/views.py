@@ -16,6 +16,7 @@ REASON_LABELS = {
     "misunderstood": "Bot n'a pas compris",
     "choice": "A choisi un conseiller",
     "handoff_intent": "Veut parler à quelqu'un",
+    "data_request": "Demande ses données (MES DONNEES)",
 }
 
 

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from bot.privacy.console import router as console_router
 from bot.privacy.settings import NOTICE_PATH
+
+__all__ = ["console_router", "router"]
 
 router = APIRouter(tags=["privacy"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))  # autoescape on for .html
