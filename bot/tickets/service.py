@@ -239,13 +239,18 @@ def reopen_recent(session: Session, resident_id: int, now: datetime, within_days
     ).first()
     if ticket is None:
         return None
+    return reopen(session, ticket, now)
+
+
+def reopen(session: Session, ticket: Ticket, now: datetime, *, why: str = "") -> Ticket:
+    """A closed ticket back in the queue: unassigned, no outcome, waiting from now; audited."""
     previous = f"{ticket.outcome or '-'} by {ticket.assignee_id or '-'}"
     ticket.status, ticket.assignee_id, ticket.claimed_at, ticket.closed_at = "open", None, None, None
     ticket.outcome = ticket.outcome_detail = None
     ticket.reopened_count += 1
     ticket.waiting_since = ticket.updated_at = now
-    session.add(AuditEntry(action="ticket_reopened", ticket_id=ticket.id, resident_id=resident_id,
-                           detail=f"was {previous}", created_at=now))
+    session.add(AuditEntry(action="ticket_reopened", ticket_id=ticket.id, resident_id=ticket.resident_id,
+                           detail=f"was {previous}{(' ' + why) if why else ''}", created_at=now))
     return ticket
 
 

@@ -88,7 +88,7 @@ def apply_workshop_event(session: Session, runtime: Runtime, resident: Resident,
                 return []
             reminder.payload = {**reminder.payload, "answer": answer, "answered_at": now.isoformat()}
             if reminder.kind == FOLLOWUP_PROCEDURE and answer == "no":
-                _reopen_or_open_ticket(session, resident, reminder, inbound, now)
+                _reopen_or_open_ticket(session, runtime, resident, reminder, inbound, now)
             return []
         case FollowupsSwitched(enabled=enabled):
             resident.followups_enabled = enabled
@@ -98,19 +98,31 @@ def apply_workshop_event(session: Session, runtime: Runtime, resident: Resident,
     return []
 
 
-def _reopen_or_open_ticket(session: Session, resident: Resident, reminder: Reminder, inbound: Message,
-                           now: datetime) -> None:
+def _reopen_or_open_ticket(session: Session, runtime: Runtime, resident: Resident, reminder: Reminder,
+                           inbound: Message, now: datetime) -> None:
+    """NON to "Avez-vous pu finir votre demarche ?": the ticket it followed goes back to the queue
+    (as a ticket waiting from now), or a new one opens; the team is told as for any ticket."""
+    from bot.db.models import Structure
+    from bot.tickets.notify import TicketNotice, notify_after_commit
+    from bot.tickets.service import reopen
+
     ticket = session.get(Ticket, reminder.ticket_id) if reminder.ticket_id else None
+    if ticket is not None and ticket.status != "closed":  # already back in the queue
+        inbound.ticket_id = ticket.id
+        return
     if ticket is not None:
-        ticket.status, ticket.closed_at, ticket.updated_at = "open", None, now
-        ticket.reopened_count += 1
-        action = "ticket_reopened"
+        reopen(session, ticket, now, why="followup_no")
+        reopened = True
     else:
         ticket = Ticket(resident_id=resident.id, structure_id=resident.structure_id, status="open",
-                        reason="followup", service=reminder.payload.get("service"), opened_at=now)
+                        reason="followup", service=reminder.payload.get("service"), opened_at=now,
+                        waiting_since=now, updated_at=now)
         session.add(ticket)
         session.flush()
-        action = "ticket_opened"
+        session.add(AuditEntry(action="ticket_opened", ticket_id=ticket.id, resident_id=resident.id,
+                               detail="followup_no", created_at=now))
+        reopened = False
     inbound.ticket_id = ticket.id
-    session.add(AuditEntry(action=action, ticket_id=ticket.id, resident_id=resident.id, detail="followup_no",
-                           created_at=now))
+    structure = session.get(Structure, ticket.structure_id) if ticket.structure_id else None
+    notify_after_commit(session, runtime.settings,
+                        TicketNotice(ticket.id, structure.name if structure else "-", ticket.theme, reopened=reopened))
