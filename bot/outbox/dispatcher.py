@@ -49,6 +49,7 @@ class DispatchReport:
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)  # claimed, not sent in this batch's time budget
 
 
 def backoff(attempts: int, rng: random.Random | None = None, *, base: float = BACKOFF_BASE_SECONDS,
@@ -84,9 +85,19 @@ def claim_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None
 
 
 def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None) -> DispatchReport:
-    """Send up to ``limit`` due outbox rows (or only ``ids``) and record what happened."""
+    """Send up to ``limit`` due outbox rows (or only ``ids``) and record what happened.
+
+    A batch never runs longer than half of ``outbox.stale_sending_seconds`` (slow or timing-out
+    provider): rows not reached by then go back to 'pending' untouched, rather than be recovered as
+    stale while this loop would still send them (twice, then).
+    """
     report = DispatchReport()
-    for item in claim_due(runtime, limit=limit, ids=ids):
+    claimed = claim_due(runtime, limit=limit, ids=ids)
+    budget, started = runtime.settings.outbox.stale_sending_seconds / 2, monotonic()
+    for index, item in enumerate(claimed):
+        if monotonic() - started > budget:
+            report.released = _release(runtime, [later.id for later in claimed[index:]])
+            break
         sender = runtime.senders.get(item.provider)
         if sender is None:
             result = SendResult(ok=False, status="failed", transient=True, error_code="no_sender",
@@ -108,6 +119,22 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
                                     error_message=type(exc).__name__)
         _record_after_send(runtime, item.id, result, report)
     return report
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+def _release(runtime: Runtime, outbox_ids: list[int]) -> list[int]:
+    """Claimed rows this process will not send after all: back to 'pending', the attempt not counted."""
+    with runtime.db.transaction() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(outbox_ids), OutboxItem.status == "sending")
+            .values(status="pending", attempts=OutboxItem.attempts - 1)
+        )
+    log.warning("outbox_batch_released", count=len(outbox_ids))
+    return outbox_ids
 
 
 def _record_after_send(runtime: Runtime, outbox_id: int, result: SendResult, report: DispatchReport) -> None:

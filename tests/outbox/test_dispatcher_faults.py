@@ -146,3 +146,30 @@ def test_outbox_settings_come_from_the_environment(monkeypatch):
     assert Settings().outbox.max_attempts == 9
     with pytest.raises(ValueError):
         OutboxSettings(max_attempts=0)
+
+
+def test_a_slow_batch_hands_back_the_rows_it_did_not_reach_instead_of_sending_them_late(db, runtime, clock,
+                                                                                        monkeypatch):
+    # stale_sending_seconds=10: past 5 s a batch stops, so a stale-row recovery never races this loop.
+    runtime.settings = Settings(database_url=runtime.settings.database_url,
+                                outbox=OutboxSettings(stale_sending_seconds=10))
+    elapsed = [0.0]
+    monkeypatch.setattr("bot.outbox.dispatcher.monotonic", lambda: elapsed[0])
+
+    class SlowSender(ScriptedSender):
+        def send(self, message):  # noqa: ANN001 - each send takes 2 s of the batch's time
+            elapsed[0] += 2
+            return super().send(message)
+
+    sender = SlowSender(SendResult(ok=True, provider_message_id=None))
+    runtime.senders[PROVIDER] = sender
+    ids = [_queue(db, runtime, text=f"Message {n}") for n in range(5)]
+
+    report = dispatch_due(runtime)
+
+    assert report.sent == ids[:3] and report.released == ids[3:]
+    for outbox_id in ids[3:]:
+        item, _ = _row(db, outbox_id)
+        assert (item.status, item.attempts) == ("pending", 0)
+    assert dispatch_due(runtime).sent == ids[3:]
+    assert [m.outbox_id for m in sender.sent] == ids  # each once
