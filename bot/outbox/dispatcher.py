@@ -94,10 +94,15 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
     report = DispatchReport()
     claimed = claim_due(runtime, limit=limit, ids=ids)
     budget, started = runtime.settings.outbox.stale_sending_seconds / 2, monotonic()
+    unsubscribed: set[int | None] = set()  # residents the provider said opted out (21610) during this batch
     for index, item in enumerate(claimed):
         if monotonic() - started > budget:
             report.released = _release(runtime, [later.id for later in claimed[index:]])
             break
+        if item.kind == "notification" and item.resident_id in unsubscribed:
+            _cancel_opted_out(runtime, item.id)  # claimed before the 21610 came back: it must not go
+            report.skipped.append(item.id)
+            continue
         sender = runtime.senders.get(item.provider)
         if sender is None:
             result = SendResult(ok=False, status="failed", transient=True, error_code="no_sender",
@@ -118,7 +123,16 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
                 result = SendResult(ok=False, status="failed", transient=True, error_code="exception",
                                     error_message=type(exc).__name__)
         _record_after_send(runtime, item.id, result, report)
+        if result.error_code in OPT_OUT_ERRORS:
+            unsubscribed.add(item.resident_id)
     return report
+
+
+def _cancel_opted_out(runtime: Runtime, outbox_id: int) -> None:
+    with runtime.db.transaction() as session:
+        item = session.get(OutboxItem, outbox_id)
+        if item is not None:
+            item.status, item.error_message = "cancelled", "opted out"
 
 
 def monotonic() -> float:
