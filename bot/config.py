@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.channels.settings import TelegramSettings, TwilioSettings
 from bot.console.settings import ConsoleSettings
 from bot.digest.settings import DigestSettings
+from bot.flood import FloodSettings
 from bot.outbox.settings import OutboxSettings
 from bot.privacy.settings import NOTICE_PATH, PrivacySettings, RetentionSettings, first_contact_problem
 from bot.tickets.settings import TicketSettings
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    flood: FloodSettings = Field(default_factory=FloodSettings)
 
     @field_validator("database_url")
     @classmethod

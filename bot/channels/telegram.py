@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from starlette.concurrency import run_in_threadpool
 from telegram import Bot, ReplyKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.acks import store_for_webhook
 from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
 from bot.channels.settings import TelegramSettings
+from bot.channels.texts import channel_texts
+from bot.decisions import hand_over
 from bot.inbound import ReceiveResult, receive
 from bot.runtime import Runtime
 
@@ -124,10 +126,20 @@ def inbound_from_update(update: Update) -> InboundMessage | None:
     )
 
 
-def receive_update(runtime: Runtime, data: dict[str, Any]) -> ReceiveResult | None:
+def message_from_json(data: dict[str, Any]) -> InboundMessage | None:
     update = Update.de_json(data, None)
-    message = inbound_from_update(update) if update is not None else None
-    return receive(runtime, message) if message is not None else None
+    return inbound_from_update(update) if update is not None else None
+
+
+def notices_for(message: InboundMessage) -> list[str]:
+    """Photos and files can't be read here: the resident is told with the storing of the message."""
+    return [channel_texts()["photo_not_readable"]] if message.media_urls else []
+
+
+def receive_update(runtime: Runtime, data: dict[str, Any]) -> ReceiveResult | None:
+    """Store and decide one update at once (the webhook stores, then leaves the deciding to the worker)."""
+    message = message_from_json(data)
+    return receive(runtime, message, notices=notices_for(message)) if message is not None else None
 
 
 @router.post("/telegram", summary="Telegram webhook (checked with X-Telegram-Bot-Api-Secret-Token)")
@@ -144,9 +156,12 @@ async def telegram_webhook(request: Request) -> Response:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise HTTPException(status_code=400, detail="body must be a JSON Update with an integer update_id")
     try:
-        await run_in_threadpool(receive_update, runtime, data)
+        message = message_from_json(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise HTTPException(status_code=400, detail=f"malformed Update: {type(exc).__name__}") from None
+    if message is not None:
+        stored = await store_for_webhook(request, message, notices_for(message))
+        await hand_over(request, stored)  # the engine runs right after this answer (bot/decisions.py)
     return Response(status_code=200)
 
 
@@ -156,7 +171,7 @@ async def poll_once(runtime: Runtime, bot: Bot, offset: int | None) -> int | Non
     for update in updates:
         message = inbound_from_update(update)
         if message is not None:
-            await asyncio.to_thread(receive, runtime, message)
+            await asyncio.to_thread(receive, runtime, message, notices=notices_for(message))
         offset = update.update_id + 1
     return offset
 

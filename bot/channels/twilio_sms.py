@@ -9,20 +9,19 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-import yaml
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.acks import store_for_webhook
 from bot.channels.base import (
     MAX_PROVIDER_ID_CHARS,
     InboundMessage,
@@ -33,10 +32,10 @@ from bot.channels.base import (
 )
 from bot.channels.phone import InvalidPhoneNumber, to_e164
 from bot.channels.settings import TwilioSettings
-from bot.db.models import Message, OutboxItem, Resident
-from bot.inbound import receive
+from bot.channels.texts import channel_texts
+from bot.db.models import Message, OutboxItem
+from bot.decisions import hand_over
 from bot.outbox.dispatcher import accepted_by_provider, apply_permanent_failure
-from bot.outbox.queue import enqueue
 from bot.runtime import Runtime
 
 PROVIDER = "twilio"
@@ -49,10 +48,6 @@ DELIVERY_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "deliver
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"])
 
 
-@lru_cache(maxsize=1)
-def channel_texts() -> dict[str, str]:
-    """Resident-facing words of the channels (bot/channels/messages.fr.yml)."""
-    return yaml.safe_load((Path(__file__).parent / "messages.fr.yml").read_text(encoding="utf-8"))
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -142,14 +137,16 @@ async def verified_form(request: Request) -> dict[str, str]:
     return form
 
 
+_EMPTY_TWIML = str(MessagingResponse())  # built once: every inbound SMS is answered with it
+
+
 def _twiml(response: MessagingResponse | None = None) -> Response:
-    return Response(str(response or MessagingResponse()), media_type="application/xml")
+    return Response(str(response) if response is not None else _EMPTY_TWIML, media_type="application/xml")
 
 
 @router.post("/sms", summary="Inbound SMS webhook (signed by Twilio)")
 async def inbound_sms(request: Request) -> Response:
     form = await verified_form(request)
-    runtime: Runtime = request.app.state.runtime
     sid = form.get("MessageSid") or form.get("SmsSid")
     if not sid or "From" not in form:
         raise HTTPException(status_code=400, detail="MessageSid and From are required")
@@ -164,22 +161,12 @@ async def inbound_sms(request: Request) -> Response:
     media = [form[f"MediaUrl{i}"] for i in range(min(media_count, 10)) if form.get(f"MediaUrl{i}")]
     message = InboundMessage(channel="sms", address=address, text=form.get("Body", ""), provider_id=sid,
                              received_at=datetime.now(UTC), provider=PROVIDER, media_urls=media)
-    from starlette.concurrency import run_in_threadpool
-
-    result = await run_in_threadpool(receive, runtime, message)
-    if media and not result.duplicate and result.resident_id is not None:
-        await run_in_threadpool(_tell_photos_unreadable, runtime, result.resident_id, result.message_id)
+    # Photos stay attached to the stored message (and so to the open ticket); the resident is told, in the
+    # transaction that stores the message, so a retry of it tells them nothing twice.
+    notices = [channel_texts()["photo_not_readable"]] if media else []
+    stored = await store_for_webhook(request, message, notices)
+    await hand_over(request, stored)  # the engine runs right after this answer (bot/decisions.py)
     return _twiml()
-
-
-def _tell_photos_unreadable(runtime: Runtime, resident_id: int, message_id: int | None) -> None:
-    """Photos stay attached to the stored message (and so to the open ticket); the resident is told."""
-    with runtime.db.transaction() as session:
-        resident = session.get(Resident, resident_id)
-        if resident is None:
-            return
-        enqueue(session, resident, channel_texts()["photo_not_readable"], provider=PROVIDER,
-                now=runtime.clock(), in_reply_to=message_id)
 
 
 @router.post("/status", summary="Delivery status callback (signed by Twilio)")
@@ -216,8 +203,6 @@ async def status_callback(request: Request) -> Response:
                 item.error_code = error_code
                 # 21610 and 21211/21614 can also come late, in the callback: same consequence as at send time.
                 apply_permanent_failure(session, item.resident_id, error_code, runtime.clock())
-
-    from starlette.concurrency import run_in_threadpool
 
     await run_in_threadpool(record)
     return Response(status_code=204)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -136,6 +137,10 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "provider_message_id", name="uq_messages_channel_provider_id"),
         Index("ix_messages_resident_created", "resident_id", "created_at"),
+        # Only the inbound messages waiting for a decision (bot/inbound.py): small whatever the history.
+        Index("ix_messages_undecided", "resident_id", "id",
+              sqlite_where=text("direction = 'in' AND status = 'received'"),
+              postgresql_where=text("direction = 'in' AND status = 'received'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +150,7 @@ class Message(Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
+    # in: received (waiting for a decision) | decided | throttled | failed; out: pending | sent | delivered ...
     status: Mapped[str] = mapped_column(String(20), default="received")
     error_code: Mapped[str | None] = mapped_column(String(20))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("mediators.id"))  # a mediator's reply
