@@ -17,6 +17,7 @@ REASON_LABELS = {
     "choice": "A choisi un conseiller",
     "handoff_intent": "Veut parler à quelqu'un",
     "data_request": "Demande ses données (MES DONNEES)",
+    "flood": "Envoie beaucoup de messages (bot ralenti)",
 }
 
 
