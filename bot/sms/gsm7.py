@@ -9,6 +9,7 @@ another script (Arabic, Cyrillic...) is kept in UCS-2, and then explicitly, neve
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,7 @@ _TRANSLITERATION = {
     "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\u2002": " ", "\u2003": " ",
     "\t": " ",
 }
+_GUILLEMET_SPACES = re.compile("«[ \u00a0\u202f\u2009\u2007]*|[ \u00a0\u202f\u2009\u2007]*»")
 # Zero-width and joiner characters carry nothing a reader sees.
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\ufe0f", "\ufe0e"}
 
@@ -113,6 +115,8 @@ def transliterate(text: str) -> tuple[str, list[str]]:
     Symbols and emoji among them are dropped from the text; letters of other scripts are kept
     (the caller decides to send UCS-2 rather than lose words).
     """
+    # French puts a (non-breaking) space inside guillemets: « oui » becomes "oui", not " oui ".
+    text = _GUILLEMET_SPACES.sub(lambda m: '"', text)
     out: list[str] = []
     untranslatable: list[str] = []
     for ch in text:
