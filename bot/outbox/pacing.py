@@ -18,6 +18,13 @@ from bot.db.models import OutboxItem, Resident
 from bot.reminders.window import SendingWindow
 
 CATCH_UP_SLOTS = 5
+# ...or, at a high rate, half a second of them: a sender held up a moment (a commit waiting for SQLite's
+# write lock while reminders are turned into outbox rows) gets that time back instead of losing it.
+CATCH_UP_SECONDS = 0.5
+
+
+def catch_up_slots(rate: float) -> float:
+    return max(CATCH_UP_SLOTS, rate * CATCH_UP_SECONDS)
 
 
 class Pacer:
@@ -35,8 +42,8 @@ class Pacer:
         with self._lock:
             now = self._monotonic()
             # A sender slower than the pace for a moment may catch up a few slots, never more:
-            # the average stays at ``rate`` and bursts stay at CATCH_UP_SLOTS messages.
-            slot = max(now - CATCH_UP_SLOTS / rate, self._next.get(provider, now))
+            # the average stays at ``rate`` and bursts stay at catch_up_slots(rate) messages.
+            slot = max(now - catch_up_slots(rate) / rate, self._next.get(provider, now))
             self._next[provider] = slot + 1.0 / rate
         if slot > now:
             self._sleep(slot - now)

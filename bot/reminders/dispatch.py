@@ -13,11 +13,13 @@ The text is written at send time, so a deferred "day before" reminder still says
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import false, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Enrolment, Message, Reminder, Resident, Workshop
@@ -78,9 +80,56 @@ def dispatch_due_reminders(runtime: Runtime, *, limit: int | None = None) -> Rem
             .limit(limit or settings.batch_size)
             .with_for_update(skip_locked=True)
         ))
+        loaded, providers = _preload(session, due)
         for reminder in due:
-            _handle(session, runtime, window, reminder, now, report)
+            _handle(session, runtime, window, reminder, now, report, providers)
+        del loaded
     return report
+
+
+# On SQLite a batch holds the one write lock the outbox dispatcher also needs to record each send:
+# batches stay short, and the job rests as long as the batch took before the next one.
+SQLITE_BATCH = 25
+PAUSE_BETWEEN_BATCHES = 0.05
+
+
+def drain_due_reminders(runtime: Runtime, *, sleep: Callable[[float], None] = time.sleep,
+                        should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Handle every due reminder, batch after batch, leaving the database to the outbox in between.
+    Returns how many were handled."""
+    sqlite = not runtime.db.is_postgresql
+    batch = runtime.settings.reminders.batch_size
+    batch = min(batch, SQLITE_BATCH) if sqlite else batch
+    handled = 0
+    while not should_stop():
+        started = time.monotonic()
+        done = dispatch_due_reminders(runtime, limit=batch).handled
+        handled += done
+        if done < batch:
+            return handled
+        sleep(max(PAUSE_BETWEEN_BATCHES, time.monotonic() - started) if sqlite else PAUSE_BETWEEN_BATCHES)
+    return handled
+
+
+def _preload(session: Session, due: list[Reminder]) -> tuple[list[object], dict[int, str]]:
+    """The batch's residents, enrolments and workshops in a few queries (``session.get`` then finds them
+    without asking the database), and the provider each resident last wrote through. On SQLite the batch
+    holds the write lock: the shorter, the sooner the outbox dispatcher records its sends."""
+    if not due:
+        return [], {}
+    resident_ids = {r.resident_id for r in due}
+    loaded: list[object] = list(session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
+    enrolment_ids = {r.enrolment_id for r in due if r.enrolment_id}
+    if enrolment_ids:
+        loaded += session.scalars(select(Enrolment).where(Enrolment.id.in_(enrolment_ids)))
+    workshop_ids = {r.workshop_id for r in due if r.workshop_id}
+    if workshop_ids:
+        loaded += session.scalars(select(Workshop).where(Workshop.id.in_(workshop_ids)))
+    latest = (select(func.max(Message.id)).where(Message.resident_id.in_(resident_ids), Message.direction == "in")
+              .group_by(Message.resident_id))
+    providers = {rid: provider for rid, provider in session.execute(
+        select(Message.resident_id, Message.provider).where(Message.id.in_(latest)))}
+    return loaded, providers
 
 
 def _close(reminder: Reminder, state: str, note: str, now: datetime) -> None:
@@ -88,7 +137,7 @@ def _close(reminder: Reminder, state: str, note: str, now: datetime) -> None:
 
 
 def _handle(session: Session, runtime: Runtime, window: SendingWindow, reminder: Reminder, now: datetime,
-            report: ReminderReport) -> None:
+            report: ReminderReport, providers: dict[int, str] | None = None) -> None:
     resident = session.get(Resident, reminder.resident_id)
     if resident is None or resident.opted_out or resident.erased_at is not None:
         _close(reminder, "cancelled", "resident opted out", now)
@@ -130,8 +179,10 @@ def _handle(session: Session, runtime: Runtime, window: SendingWindow, reminder:
         _close(reminder, "skipped", "nothing to offer", now)
         report.skipped.append(reminder.id)
         return
-    item = enqueue(session, resident, body, provider=provider_for(session, resident), kind="notification",
-                   now=now, ticket_id=reminder.ticket_id)
+    provider = (providers or {}).get(resident.id) if providers is not None else provider_for(session, resident)
+    provider = provider or DEFAULT_PROVIDERS.get(resident.channel, "simulator")
+    item = enqueue(session, resident, body, provider=provider, kind="notification", now=now,
+                   ticket_id=reminder.ticket_id)
     reminder.state, reminder.outbox_id, reminder.updated_at = "sent", item.id, now
     if reminder.due_at < now - timedelta(minutes=5):
         reminder.note = "sent late after downtime"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -11,7 +9,7 @@ from bot.db import DatabaseUnavailable
 from bot.digest.job import run_daily_digest
 from bot.outbox.dispatcher import dispatch_due, recover_stale
 from bot.privacy.retention import retention_job
-from bot.reminders.dispatch import dispatch_due_reminders
+from bot.reminders.dispatch import drain_due_reminders
 from bot.runtime import Runtime
 from bot.scheduler.leader import Leadership
 
@@ -46,8 +44,7 @@ def _dispatch_reminders(runtime: Runtime, leadership: Leadership) -> None:
     try:
         if not leadership.try_lead():
             return
-        while dispatch_due_reminders(runtime).handled >= runtime.settings.reminders.batch_size:
-            time.sleep(0.05)  # let the outbox job in between batches (SQLite has one writer at a time)
+        drain_due_reminders(runtime)  # batch after batch, the outbox job in between (SQLite: one writer)
     except DatabaseUnavailable as exc:
         log.warning("reminders_paused_database_unavailable", reason=str(exc))
 

@@ -196,3 +196,27 @@ def test_outbox_holds_notifications_outside_the_window_but_not_replies(runtime):
     assert held.next_attempt_at == paris(2026, 12, 26, 8)
     at(runtime, paris(2026, 12, 26, 8) + timedelta(seconds=1))
     assert dispatch_due(runtime).sent == [held.id]
+
+
+def test_draining_goes_by_short_batches_and_rests_between_them_on_sqlite(runtime):
+    """On SQLite each batch holds the write lock the outbox needs: batches of SQLITE_BATCH at most, and a
+    rest at least as long as the batch took; every due reminder is still handled, once, with its provider."""
+    from bot.db.models import Message
+    from bot.reminders.dispatch import PAUSE_BETWEEN_BATCHES, SQLITE_BATCH, drain_due_reminders
+
+    _book(runtime, paris(2026, 10, 7, 14), residents=18, capacity=18)
+    with runtime.db.transaction() as session:  # one resident wrote through Twilio: the reminder goes back that way
+        resident = session.scalars(select(Resident).order_by(Resident.id)).first()
+        session.add(Message(resident_id=resident.id, direction="in", channel="sms", provider="twilio",
+                            provider_message_id="SMin1", body="1", created_at=BOOKED))
+    at(runtime, paris(2026, 10, 7, 13))  # both reminders of the 18 residents due: the later one goes
+    rests: list[float] = []
+    handled = drain_due_reminders(runtime, sleep=rests.append)
+    assert handled == 36
+    outbox = _outbox(runtime)
+    assert len(outbox) == 18 and sorted(r.state for r in _reminders(runtime)) == ["sent"] * 18 + ["skipped"] * 18
+    assert [o.provider for o in outbox].count("twilio") == 1
+    if runtime.db.is_postgresql:
+        assert rests == []  # one batch of batch_size (200)
+    else:
+        assert len(rests) == 36 // SQLITE_BATCH and all(r >= PAUSE_BETWEEN_BATCHES for r in rests)
