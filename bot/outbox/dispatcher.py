@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -87,18 +88,40 @@ def claim_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None
 def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = None) -> DispatchReport:
     """Send up to ``limit`` due outbox rows (or only ``ids``) and record what happened.
 
-    A batch never runs longer than half of ``outbox.stale_sending_seconds`` (slow or timing-out
-    provider): rows not reached by then go back to 'pending' untouched, rather than be recovered as
-    stale while this loop would still send them (twice, then).
+    Rows to different residents go out in parallel (``outbox.send_concurrency``): one slow or timing-out
+    send does not hold up everybody else's replies. One resident's rows go one after the other, in order.
+    A batch never runs longer than half of ``outbox.stale_sending_seconds``: rows not reached by then go
+    back to 'pending' untouched, rather than be recovered as stale while this batch would still send them.
     """
     report = DispatchReport()
     claimed = claim_due(runtime, limit=limit, ids=ids)
-    budget, started = runtime.settings.outbox.stale_sending_seconds / 2, monotonic()
+    if not claimed:
+        return report
+    started = monotonic()
+    threads: dict[tuple[str, str], list[OutboxItem]] = {}
+    for item in claimed:
+        threads.setdefault((item.channel, item.address), []).append(item)
+    unsent: list[int] = []
+    workers = min(runtime.settings.outbox.send_concurrency, len(threads))
+    if workers <= 1:
+        for items in threads.values():
+            unsent += _send_in_order(runtime, items, report, started)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send") as pool:
+            for left in pool.map(lambda items: _send_in_order(runtime, items, report, started), threads.values()):
+                unsent += left
+    if unsent:
+        report.released = _release(runtime, unsent)
+    return report
+
+
+def _send_in_order(runtime: Runtime, items: list[OutboxItem], report: DispatchReport, started: float) -> list[int]:
+    """Send one resident's rows in order; returns the ids left unsent when the batch's time is up."""
+    budget = runtime.settings.outbox.stale_sending_seconds / 2
     unsubscribed: set[int | None] = set()  # residents the provider said opted out (21610) during this batch
-    for index, item in enumerate(claimed):
+    for index, item in enumerate(items):
         if monotonic() - started > budget:
-            report.released = _release(runtime, [later.id for later in claimed[index:]])
-            break
+            return [later.id for later in items[index:]]
         if item.kind == "notification" and item.resident_id in unsubscribed:
             _cancel_opted_out(runtime, item.id)  # claimed before the 21610 came back: it must not go
             report.skipped.append(item.id)
@@ -125,7 +148,7 @@ def dispatch_due(runtime: Runtime, *, limit: int = 50, ids: list[int] | None = N
         _record_after_send(runtime, item.id, result, report)
         if result.error_code in OPT_OUT_ERRORS:
             unsubscribed.add(item.resident_id)
-    return report
+    return []
 
 
 def _cancel_opted_out(runtime: Runtime, outbox_id: int) -> None:

@@ -15,6 +15,10 @@ class OutboxSettings(BaseModel):
         default=2.0, gt=0, description="Wait before the 2nd attempt; doubles at each attempt, with random jitter."
     )
     backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Longest wait between two attempts.")
+    send_concurrency: int = Field(
+        default=8, ge=1, le=64,
+        description="Residents whose messages are sent at the same time (one resident's always in order).",
+    )
     stale_sending_seconds: float = Field(
         default=300.0, ge=1,
         description="A row left 'sending' this long (its process died) is sent again, unless the provider's "

@@ -173,3 +173,46 @@ def test_a_slow_batch_hands_back_the_rows_it_did_not_reach_instead_of_sending_th
         assert (item.status, item.attempts) == ("pending", 0)
     assert dispatch_due(runtime).sent == ids[3:]
     assert [m.outbox_id for m in sender.sent] == ids  # each once
+
+
+def test_one_slow_send_does_not_hold_up_other_residents_and_each_residents_order_is_kept(db, runtime, clock):
+    import threading
+
+    first_in_flight, others_done = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    class OneSlowResident(ScriptedSender):
+        def send(self, message):  # noqa: ANN001
+            order.append(message.text)
+            if message.address == "+33600000000" and message.text == "A1":
+                first_in_flight.set()
+                # Released only once every other resident's message went: fails (times out) if sequential.
+                assert others_done.wait(timeout=10), "the other residents waited behind a slow send"
+            elif message.address != "+33600000000" and all(f"B{n}" in order for n in range(1, 4)) \
+                    and all(f"C{n}" in order for n in range(1, 4)):
+                others_done.set()
+            return super().send(message)
+
+    runtime.senders[PROVIDER] = OneSlowResident(SendResult(ok=True, provider_message_id=None))
+    for n in range(1, 4):
+        _queue(db, runtime, address="+33600000000", text=f"A{n}")
+        _queue(db, runtime, address="+33600000001", text=f"B{n}")
+        _queue(db, runtime, address="+33600000002", text=f"C{n}")
+
+    report = dispatch_due(runtime)
+
+    assert len(report.sent) == 9 and first_in_flight.is_set() and others_done.is_set()
+    for letter in "ABC":
+        assert [text for text in order if text[0] == letter] == [f"{letter}1", f"{letter}2", f"{letter}3"]
+    assert order.index("A2") > order.index("B3") and order.index("A2") > order.index("C3")
+
+
+def test_with_a_concurrency_of_one_each_residents_rows_go_together_in_order(db, runtime, clock):
+    runtime.settings = Settings(database_url=runtime.settings.database_url,
+                                outbox=OutboxSettings(send_concurrency=1))
+    sender = ScriptedSender(SendResult(ok=True, provider_message_id=None))
+    runtime.senders[PROVIDER] = sender
+    ids = [_queue(db, runtime, address=f"+3360000000{n % 3}", text=f"M{n}") for n in range(6)]
+    dispatch_due(runtime)
+    assert [m.text for m in sender.sent] == ["M0", "M3", "M1", "M4", "M2", "M5"]
+    assert sorted(m.outbox_id for m in sender.sent) == ids
