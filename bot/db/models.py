@@ -154,7 +154,8 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(20), default="received")
     error_code: Mapped[str | None] = mapped_column(String(20))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("mediators.id"))  # a mediator's reply
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Indexed like every column referring to another table: deleting the parent row (an erasure) checks it.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)
     service: Mapped[str | None] = mapped_column(String(40))
@@ -243,8 +244,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("mediators.id"))
     action: Mapped[str] = mapped_column(String(40))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
     detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -301,7 +302,7 @@ class Enrolment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
     # None once the resident was erased: the past seat still counts in the workshop's attendance.
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     # confirmed | waiting | cancelled | attended | no_show
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -316,15 +317,15 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
-    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     due_at: Mapped[datetime]
     not_after: Mapped[datetime | None]  # past this it is no longer useful: skipped, never sent late
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | skipped | cancelled
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -338,9 +339,9 @@ class OutboxItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # None only for the SMS confirming an erasure: it goes to the address after the resident is gone.
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(64))

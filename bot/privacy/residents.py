@@ -169,18 +169,26 @@ def erase_resident(session: Session, resident: Resident, now: datetime, *, reaso
 
     ``reason`` says who asked (``sms``, ``cli``, ``retention``); it goes in the audit entry.
     """
-    rid = resident.id
-    done = Erasure(residents=1)
-    # A seat in a workshop to come is freed first, so the waiting list moves up as after ANNULER.
-    for enrolment, _workshop in active_enrolments(session, rid, now):
-        cancel(session, enrolment, now, provider=None)  # type: ignore[arg-type]  (promoted: their own way)
-        done.enrolments_cancelled += 1
+    return erase_residents(session, [resident], now, reason=reason)
 
-    tickets = list(session.scalars(select(Ticket).where(Ticket.resident_id == rid)))
+
+def erase_residents(session: Session, residents: list[Resident], now: datetime, *, reason: str) -> Erasure:
+    """Erase several residents at once (the retention purge's batches): the same statements as for one,
+    each over the whole batch, and one audit entry with the batch's counts."""
+    ids = [resident.id for resident in residents]
+    done = Erasure(residents=len(ids))
+    if not ids:
+        return done
+    # A seat in a workshop to come is freed first, so the waiting list moves up as after ANNULER.
+    for rid in ids:
+        for enrolment, _workshop in active_enrolments(session, rid, now):
+            cancel(session, enrolment, now, provider=None)  # type: ignore[arg-type]  (promoted: their own way)
+            done.enrolments_cancelled += 1
+
+    tickets = list(session.scalars(select(Ticket).where(Ticket.resident_id.in_(ids))))
     ticket_ids = [ticket.id for ticket in tickets]
-    for ticket in tickets:
-        session.add(anonymise_ticket(ticket, now))
-    audit_filter = AuditEntry.resident_id == rid
+    session.add_all([anonymise_ticket(ticket, now) for ticket in tickets])
+    audit_filter = AuditEntry.resident_id.in_(ids)
     if ticket_ids:
         audit_filter = or_(audit_filter, AuditEntry.ticket_id.in_(ticket_ids))
     done.audit_unlinked = _count(session.execute(
@@ -188,21 +196,21 @@ def erase_resident(session: Session, resident: Resident, now: datetime, *, reaso
         .execution_options(synchronize_session=False)))
     # Past seats (attended, no-show, cancelled) stay for the workshops' figures, without the person.
     done.enrolments_kept_anonymous = _count(session.execute(
-        update(Enrolment).where(Enrolment.resident_id == rid).values(resident_id=None)
+        update(Enrolment).where(Enrolment.resident_id.in_(ids)).values(resident_id=None)
         .execution_options(synchronize_session=False)))
 
     # Children before parents: the same order on every database, whatever its foreign-key settings.
-    done.reminders = _delete(session, Reminder, Reminder.resident_id == rid)
-    done.outbox = _delete(session, OutboxItem, OutboxItem.resident_id == rid)
-    done.messages = _delete(session, Message, Message.resident_id == rid)
+    done.reminders = _delete(session, Reminder, Reminder.resident_id.in_(ids))
+    done.outbox = _delete(session, OutboxItem, OutboxItem.resident_id.in_(ids))
+    done.messages = _delete(session, Message, Message.resident_id.in_(ids))
     if ticket_ids:
         done.notes = _delete(session, TicketNote, TicketNote.ticket_id.in_(ticket_ids))
         _delete(session, Reminder, Reminder.ticket_id.in_(ticket_ids))
         _delete(session, Ticket, Ticket.id.in_(ticket_ids))
     done.tickets = len(ticket_ids)
-    _delete(session, Conversation, Conversation.resident_id == rid)
-    _delete(session, Resident, Resident.id == rid)
-    _forget_loaded(session, rid, set(ticket_ids))
+    _delete(session, Conversation, Conversation.resident_id.in_(ids))
+    _delete(session, Resident, Resident.id.in_(ids))
+    _forget_loaded(session, set(ids), set(ticket_ids))
     session.add(AuditEntry(action="resident_erased", detail=f"{reason}: {done.describe()}"[:500], created_at=now))
     session.flush()
     return done
@@ -216,17 +224,17 @@ def _delete(session: Session, model: Any, condition: Any) -> int:
     return _count(session.execute(delete(model).where(condition).execution_options(synchronize_session=False)))
 
 
-def _forget_loaded(session: Session, resident_id: int, ticket_ids: set[int]) -> None:
+def _forget_loaded(session: Session, resident_ids: set[int], ticket_ids: set[int]) -> None:
     """Detach the rows just deleted that the session still holds (the caller's resident, conversation,
     inbound message...): a change the caller makes to them afterwards must not be written back."""
     for obj in list(session):
         if (
-            (isinstance(obj, Resident) and obj.id == resident_id)
+            (isinstance(obj, Resident) and obj.id in resident_ids)
             or (isinstance(obj, Ticket) and obj.id in ticket_ids)
             or (isinstance(obj, TicketNote) and obj.ticket_id in ticket_ids)
             or (isinstance(obj, Conversation | Message | Reminder | OutboxItem)
-                and getattr(obj, "resident_id", None) == resident_id)
+                and getattr(obj, "resident_id", None) in resident_ids)
         ):
             session.expunge(obj)
-        elif isinstance(obj, Enrolment) and obj.resident_id == resident_id:
+        elif isinstance(obj, Enrolment) and obj.resident_id in resident_ids:
             session.expire(obj)  # it was kept, without its resident: read it again if needed

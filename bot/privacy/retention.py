@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import Database, DatabaseUnavailable
 from bot.db.models import Enrolment, Message, OutboxItem, Resident, Ticket, Workshop
-from bot.privacy.residents import Erasure, erase_resident
+from bot.privacy.residents import Erasure, erase_residents
 from bot.privacy.settings import RetentionSettings
 from bot.runtime import Runtime
 from bot.scheduler.leader import Leadership
@@ -81,9 +81,7 @@ def purge_batch(session: Session, settings: RetentionSettings, now: datetime) ->
         select(Resident).where(_stale(cutoff, now)).order_by(Resident.id).limit(settings.batch_size)
         .with_for_update(skip_locked=True)  # one writing right now is left for the next run
     ))
-    total = Erasure()
-    for resident in residents:
-        total.add(erase_resident(session, resident, now, reason="retention"))
+    total = erase_residents(session, residents, now, reason="retention")
     # Erasure confirmations already sent or given up keep nothing personal; drop the rows too.
     session.execute(delete(OutboxItem).where(OutboxItem.resident_id.is_(None),
                                              OutboxItem.status.in_(("sent", "failed", "dead", "cancelled")))
