@@ -77,8 +77,7 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Erase a resident: their messages, tickets' texts and notes, enrolments to come... Only anonymous
-    counts stay (a ticket's theme and outcome, past workshop attendance). No SMS is sent."""
+    """Erase a resident; only anonymous counts stay (tickets' themes and outcomes, past attendance). No SMS."""
     channel, address = _address(phone, telegram)
     _, database = _database(config)
     try:
