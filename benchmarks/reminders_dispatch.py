@@ -1,25 +1,31 @@
 """Reminders at scale: 10,000 enrolments x 2 reminders, scheduled, then dispatched at a set rate.
 
 What it does, per database (SQLite: one dispatching process; PostgreSQL: two):
-1. a fresh database, migrated; N residents, N/6 workshops of 6 seats, N confirmed enrolments
-   (bulk inserts, not timed); then the 2N reminder rows are scheduled (timed: target <= 5 s);
+1. a fresh database, migrated; N residents (each has texted once through Twilio, so notifications go
+   back through Twilio), N/6 workshops of 6 seats, N confirmed enrolments (bulk inserts, not timed);
+   then the 2N reminder rows are scheduled (timed: target <= 5 s);
 2. dispatcher processes (this script with --worker) each run like the server's scheduler jobs:
    in the leader (advisory lock on PostgreSQL) a thread turns due reminders into outbox rows while
-   the main thread of every process
-   sends outbox rows through an HTTP sender, paced at rate/processes, to a local HTTP sink in a
-   separate process that logs every message it receives (no Twilio mock was in the tree: this
-   sink stands in for the provider; the sender is a plain httpx POST);
+   the main thread of every process sends outbox rows, paced at rate/processes
+   (reminders.rate_per_second and twilio.messages_per_second), through Relais's TwilioSender
+   (the official ``twilio`` client) to the Twilio mock: Prism serving Twilio's OpenAPI description
+   (tests/peers, `npm ci --prefix tests/peers`), behind a counting pass-through proxy in its own
+   process that logs the outbox id of each request (from its StatusCallback URL) and its arrival
+   time. Prism answers every send with the same SID: the dispatcher must record them all anyway.
+   With --provider sink the proxy answers by itself (no Prism; a plain HTTP sender, no twilio client);
 3. a run where one dispatcher is SIGKILLed at 40 % and restarted (with --also-clean, a run without
    the kill first); rows it left in "sending" are recovered after --stale seconds.
-Counted at the sink: duplicates (same outbox row received twice) and losses (reminders never
+Counted at the proxy: duplicates (same outbox row received twice) and losses (reminders never
 received); in the database: every reminder sent, one outbox row each. Rate = messages received /
-(last - first arrival), and in steady state (10th to 90th percentile arrival). Memory: each
-dispatcher's VmRSS sampled every second.
+(last - first arrival), and in steady state (10th to 90th percentile arrival); "lost_seconds" adds up
+the gaps between arrivals longer than 3 sending intervals, in the first 10 %, middle and last 10 %.
+Memory: each dispatcher's VmRSS sampled every second.
 The sending window is configured open all week (00:00-24:00, holidays off) and collapse_overdue is
 off, so all 2N reminders, due at once, go out.
 
     .venv/bin/python benchmarks/reminders_dispatch.py [--enrolments 10000] [--rate 150] [--also-clean]
         [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--provider twilio|sink]
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,11 +52,35 @@ SCRIPT = Path(__file__).resolve()
 PROVIDER = "simulator"  # what provider_for() picks for a resident who never wrote: our HTTP sender
 
 
-# -- the sink: a stand-in provider that logs what it receives --------------------------------------
+# -- the proxy: counts what reaches the provider (Prism), or stands in for it -----------------------
 
-def run_sink(port_file: str, log_file: str) -> None:
+def run_sink(port_file: str, log_file: str, upstream: str = "") -> None:
+    import http.client
+    from urllib.parse import parse_qs, urlsplit
+
     lock = threading.Lock()
     out = open(log_file, "a", buffering=1)  # noqa: SIM115  (open for the process's life)
+    local = threading.local()
+    target = urlsplit(upstream) if upstream else None
+
+    def forward(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+        connection = getattr(local, "connection", None)
+        for attempt in range(2):  # a kept-alive connection the mock closed: reconnect once
+            if connection is None:
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                connection.connect()
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                local.connection = connection
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                return response.status, response.getheader("Content-Type", "application/json"), response.read()
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                connection = local.connection = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -60,12 +91,22 @@ def run_sink(port_file: str, log_file: str) -> None:
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            if target is None:  # --provider sink: a JSON body from the plain HTTP sender
+                outbox_id = json.loads(raw)["outbox_id"]
+            else:  # the twilio client's form: the outbox id is in the StatusCallback URL
+                callback = parse_qs(raw.decode())["StatusCallback"][0]
+                outbox_id = int(parse_qs(urlsplit(callback).query)["outbox_id"][0])
             with lock:
-                out.write(f"{body['outbox_id']} {time.time():.6f}\n")
-            reply = json.dumps({"sid": f"SM{uuid.uuid4().hex}"}).encode()
-            self.send_response(201)
-            self.send_header("Content-Type", "application/json")
+                out.write(f"{outbox_id} {time.time():.6f}\n")
+            if target is None:
+                status, content_type = 201, "application/json"
+                reply = json.dumps({"sid": f"SM{uuid.uuid4().hex}"}).encode()
+            else:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                status, content_type, reply = forward("POST", self.path, headers, raw)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
@@ -73,23 +114,38 @@ def run_sink(port_file: str, log_file: str) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a SIGKILLed dispatcher's connection
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), Handler)
     Path(port_file).write_text(str(server.server_address[1]))
     server.serve_forever()
 
 
 # -- a dispatching process ------------------------------------------------------------------------
 
-def _settings(url: str, rate: float):  # type: ignore[no-untyped-def]
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2  # well formed, fake: only the mock sees them
+AUTH_TOKEN = "fedcba9876543210" * 2
+# The sender number's cap (twilio.messages_per_second) above the notifications' pace
+# (reminders.rate_per_second, the configured rate measured here): room left for replies.
+TWILIO_HEADROOM = 1.25
+
+
+def _settings(url: str, rate: float, proxy_url: str = ""):  # type: ignore[no-untyped-def]
+    from bot.channels.settings import TwilioSettings
     from bot.config import ReminderSettings, SendingWindowSettings, Settings
 
     window = SendingWindowSettings(days=list(range(7)), start="00:00", end="24:00", skip_public_holidays=False)
     reminders = ReminderSettings(offsets=["day_before@18:00", "-4h"], rate_per_second=rate, window=window,
                                  collapse_overdue=False, batch_size=100)
-    return Settings(database_url=url, reminders=reminders)
+    twilio = TwilioSettings(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number="+33757000000",
+                            api_base_url=proxy_url or None, messages_per_second=rate * TWILIO_HEADROOM or 1.0)
+    return Settings(database_url=url, reminders=reminders, twilio=twilio)
 
 
-def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
+def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str = "twilio") -> None:
     import httpx
     import structlog
     from sqlalchemy import func, select
@@ -98,7 +154,7 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
     from bot.db import DatabaseUnavailable, connect
     from bot.db.models import OutboxItem, Reminder
     from bot.outbox.dispatcher import dispatch_due, recover_stale
-    from bot.reminders.dispatch import dispatch_due_reminders
+    from bot.reminders.dispatch import drain_due_reminders
     from bot.runtime import Runtime
     from bot.scheduler.leader import Leadership
     from flows.texts import default_texts
@@ -119,8 +175,16 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
             return SendResult(ok=True, provider_message_id=response.json()["sid"], status="queued")
 
     db = connect(url)
-    runtime = Runtime(settings=_settings(url, rate), db=db, parser=None, library=None,  # type: ignore[arg-type]
-                      texts=default_texts(), senders={PROVIDER: HttpSender()})
+    settings = _settings(url, rate, sink_url)
+    if provider == "twilio":
+        from bot.channels.twilio_sms import PROVIDER as TWILIO
+        from bot.channels.twilio_sms import TwilioSender
+
+        senders = {TWILIO: TwilioSender(settings.twilio, settings.public_url)}
+    else:
+        senders = {PROVIDER: HttpSender()}
+    runtime = Runtime(settings=settings, db=db, parser=None, library=None,  # type: ignore[arg-type]
+                      texts=default_texts(), senders=senders)
     leadership = Leadership(db)
     stale_after = timedelta(seconds=stale)
     last_recovery = 0.0
@@ -131,9 +195,9 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float) -> None:
         # As in the server: its own scheduler thread, run by the leading process only.
         while not done.is_set():
             try:
-                if not leadership.try_lead() or dispatch_due_reminders(runtime).handled == 0:
-                    time.sleep(0.5)
-                time.sleep(0.05)  # between batches, as the server's job does
+                if leadership.try_lead():
+                    drain_due_reminders(runtime, should_stop=done.is_set)  # what the server's job runs
+                time.sleep(0.5)
             except DatabaseUnavailable:  # SQLite busy past its timeout: try again, as the server job does
                 busy[0] += 1
 
@@ -191,13 +255,13 @@ def _fresh_database(kind: str, pg_url: str, folder: Path) -> tuple[str, object]:
     return f"{pg_url.rsplit('/', 1)[0]}/{name}", drop
 
 
-def _populate(url: str, enrolments: int, rate: float) -> tuple[int, float]:
+def _populate(url: str, enrolments: int, rate: float, provider: str = "twilio") -> tuple[int, float]:
     """Residents, workshops, enrolments (untimed), then the reminders (timed). Returns (rows, seconds)."""
     from sqlalchemy import insert, select
 
     from bot.db import connect
     from bot.db.migrate import upgrade
-    from bot.db.models import Enrolment, Resident, Workshop
+    from bot.db.models import Enrolment, Message, Resident, Workshop
     from bot.reminders.schedule import schedule_all_confirmed
     from bot.structures import default_structure
 
@@ -212,6 +276,13 @@ def _populate(url: str, enrolments: int, rate: float) -> tuple[int, float]:
             {"channel": "sms", "address": f"+3361{n:07d}", "structure_id": structure.id} for n in range(enrolments)
         ])
         resident_ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))
+        if provider == "twilio":  # each enrolled by SMS: their notifications go back through Twilio
+            for start in range(0, len(resident_ids), 5000):
+                session.execute(insert(Message), [
+                    {"resident_id": rid, "direction": "in", "channel": "sms", "provider": "twilio",
+                     "provider_message_id": f"SMin{rid}", "body": "1", "created_at": now - timedelta(days=2)}
+                    for rid in resident_ids[start:start + 5000]
+                ])
         count = (enrolments + 5) // 6
         session.execute(insert(Workshop), [
             {"structure_id": structure.id, "title": f"Atelier {n}", "place_name": "Maison de quartier Saint-Eloi",
@@ -230,6 +301,18 @@ def _populate(url: str, enrolments: int, rate: float) -> tuple[int, float]:
     seconds = time.perf_counter() - started
     db.dispose()
     return rows, seconds
+
+
+def _lost_seconds(times: list[float], rate: float) -> dict[str, float]:
+    """Time lost in gaps longer than 3 sending intervals, by part of the run (first 10 %, middle, last 10 %)."""
+    parts = {"first_10pct": 0.0, "middle": 0.0, "last_10pct": 0.0}
+    interval = 1.0 / rate
+    for i in range(1, len(times)):
+        gap = times[i] - times[i - 1]
+        if gap > 3 * interval:
+            part = "first_10pct" if i < len(times) // 10 else "last_10pct" if i > len(times) * 9 // 10 else "middle"
+            parts[part] += gap - interval
+    return {k: round(v, 1) for k, v in parts.items()}
 
 
 def _steady_ratio(times: list[float], rate: float) -> float | None:
@@ -266,18 +349,20 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
     processes = 1 if kind == "sqlite" else 2
     url, drop = _fresh_database(kind, args.pg_url, folder)
     try:
-        rows, schedule_seconds = _populate(url, args.enrolments, args.rate)
+        rows, schedule_seconds = _populate(url, args.enrolments, args.rate, args.provider)
         log_file, port_file = folder / f"sink-{uuid.uuid4().hex[:6]}.log", folder / "port"
         port_file.unlink(missing_ok=True)
-        sink = subprocess.Popen([sys.executable, str(SCRIPT), "--sink", str(port_file), str(log_file)])
+        sink = subprocess.Popen([sys.executable, str(SCRIPT), "--sink", str(port_file), str(log_file),
+                                 args.upstream])
         while not port_file.exists() or not port_file.read_text():
             time.sleep(0.05)
         sink_url = f"http://127.0.0.1:{port_file.read_text()}"
 
         def start_worker() -> subprocess.Popen[bytes]:
             return subprocess.Popen([sys.executable, str(SCRIPT), "--worker", url, sink_url,
-                                     str(args.rate / processes), str(args.stale)])
+                                     str(args.rate / processes), str(args.stale), args.provider])
 
+        run_started = time.time()
         workers = [start_worker() for _ in range(processes)]
         samples: list[list[int]] = [[] for _ in range(processes)]
         killed_at = None
@@ -313,7 +398,8 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
             for i, s in enumerate(samples)
         }
         return {
-            "database": kind, "dispatching_processes": processes, "sigkill_and_restart": kill,
+            "database": kind, "provider": args.provider, "dispatching_processes": processes,
+            "sigkill_and_restart": kill,
             "killed_after_received": killed_at, "reminders_scheduled": rows,
             "schedule_seconds": round(schedule_seconds, 2), "received": len(ids), "unique_received": len(set(ids)),
             "duplicates": len(ids) - len(set(ids)), "losses": rows - len(set(ids)),
@@ -322,6 +408,8 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
             # Steady state: between the 10th and 90th percentile arrivals (leaves out the start-up and,
             # after a SIGKILL, the tail of rows waiting --stale seconds to be recovered).
             "steady_rate_ratio": _steady_ratio(times, args.rate),
+            "lost_seconds": _lost_seconds(times, args.rate),
+            "first_arrival_after_start_s": round(times[0] - run_started, 1) if times else None,
             **memory, **database,
         }
     finally:
@@ -330,22 +418,34 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--sink":
-        run_sink(sys.argv[2], sys.argv[3])
+        run_sink(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        run_worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]))
+        run_worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enrolments", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=150.0, help="messages per second, all processes together")
+    parser.add_argument("--rate", type=float, default=80.0, help="messages per second, all processes together")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("RELAIS_TEST_DATABASE_URL")
                         or "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--stale", type=float, default=5.0, help="seconds before 'sending' rows are recovered")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--also-clean", action="store_true", help="also a run without SIGKILL per database")
+    parser.add_argument("--provider", choices=["twilio", "sink"], default="twilio",
+                        help="twilio: TwilioSender -> counting proxy -> Prism; sink: plain HTTP to the proxy alone")
     args = parser.parse_args()
     print(__doc__.split("\n\n    .venv")[0])
+    with ExitStack() as stack:
+        args.upstream = ""
+        if args.provider == "twilio":
+            from tests.peers.peers import twilio_mock
+
+            args.upstream = stack.enter_context(twilio_mock())
+        return _all_runs(args)
+
+
+def _all_runs(args: argparse.Namespace) -> int:
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.databases.split(","):
