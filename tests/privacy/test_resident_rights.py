@@ -294,3 +294,22 @@ def test_export_lists_what_export_resident_finds(runtime):
         data = export_resident(session, find_resident(session, NUMBER))
     assert data["tickets"] == [] and data["enrolments"] == [] and data["resident"]["informed_at"]
     json.dumps(data)  # JSON-ready as it is
+
+
+def test_an_erasure_confirmation_that_fails_for_good_forgets_the_number_too(runtime):
+    from bot.channels.base import SendResult
+
+    class Unsubscribed:
+        def send(self, message):  # type: ignore[no-untyped-def]
+            return SendResult(ok=False, status="failed", transient=False, error_code="21610",
+                              error_message="unsubscribed recipient")
+
+    receive(runtime, sms("OUBLIER"))
+    result = receive(runtime, sms("oui"))
+    runtime.senders["simulator"] = Unsubscribed()
+    report = dispatch_due(runtime, ids=result.outbox_ids)
+    assert report.failed == result.outbox_ids
+    with runtime.db.transaction() as session:
+        item = session.get(OutboxItem, result.outbox_ids[0])
+        assert (item.status, item.address, item.resident_id) == ("failed", "", None)
+        assert session.scalar(select(func.count()).select_from(Resident)) == 0  # nobody recreated to opt out
