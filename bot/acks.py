@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import Request
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -156,7 +157,11 @@ class CountAcks:
 
 async def store_for_webhook(request: Request, message: InboundMessage, notices: Sequence[str] = ()) -> Stored:
     """Stored and committed, through the app's writer (or a worker thread when the app runs none)."""
-    writer: InboundWriter | None = getattr(request.app.state, "writer", None)
+    return await store_for_app(request.app, message, notices)
+
+
+async def store_for_app(app: Starlette, message: InboundMessage, notices: Sequence[str] = ()) -> Stored:
+    writer: InboundWriter | None = getattr(app.state, "writer", None)
     if writer is not None:
         return await writer.store(message, notices)
-    return await run_in_threadpool(store, request.app.state.runtime, message, notices=notices)
+    return await run_in_threadpool(store, app.state.runtime, message, notices=notices)

@@ -94,6 +94,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.state.runtime = runtime
     # Anyone can reach the webhooks: oversized or undecodable bodies get a 4xx, never a crash.
     app.add_middleware(BodySizeLimit)
+    if settings.twilio.auth_token:  # valid signed SMS answered before FastAPI's layers (bot/channels/twilio_sms.py)
+        from bot.channels.twilio_sms import InboundSmsFastPath
+
+        app.add_middleware(InboundSmsFastPath)
     app.add_middleware(CountAcks, counter=acks)  # the decision worker yields to webhooks being answered
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidInbound, invalid_inbound)

@@ -20,7 +20,7 @@ import time
 import traceback
 
 import structlog
-from fastapi import Request
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
 from bot.acks import AcksInFlight
@@ -118,12 +118,12 @@ def _where(exc: BaseException) -> str:
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
 
-async def hand_over(request: Request, stored: Stored) -> None:
+async def hand_over(app: Starlette, stored: Stored) -> None:
     """After a webhook stored a message: wake the app's worker, or decide here when it runs none (tests)."""
     if not stored.to_decide:
         return
-    worker: DecisionWorker | None = getattr(request.app.state, "decisions", None)
+    worker: DecisionWorker | None = getattr(app.state, "decisions", None)
     if worker is not None:
         worker.wake()
         return
-    await run_in_threadpool(decide_through, request.app.state.runtime, stored)
+    await run_in_threadpool(decide_through, app.state.runtime, stored)

@@ -161,7 +161,7 @@ async def telegram_webhook(request: Request) -> Response:
         raise HTTPException(status_code=400, detail=f"malformed Update: {type(exc).__name__}") from None
     if message is not None:
         stored = await store_for_webhook(request, message, notices_for(message))
-        await hand_over(request, stored)  # the engine runs right after this answer (bot/decisions.py)
+        await hand_over(request.app, stored)  # the engine runs right after this answer (bot/decisions.py)
     return Response(status_code=200)
 
 

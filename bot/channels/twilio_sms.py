@@ -9,19 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiEvent
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.acks import store_for_webhook
+from bot.acks import store_for_app, store_for_webhook
 from bot.channels.base import (
     MAX_PROVIDER_ID_CHARS,
     InboundMessage,
@@ -132,21 +135,21 @@ async def verified_form(request: Request) -> dict[str, str]:
     form = {key: str(value) for key, value in (await request.form()).multi_items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     url = public_request_url(runtime.settings.public_url, request)
-    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
+    if not token or not signature or not _validator(token).validate(url, form, signature):
         raise HTTPException(status_code=403, detail="invalid or missing X-Twilio-Signature")
     return form
 
 
 _EMPTY_TWIML = str(MessagingResponse())  # built once: every inbound SMS is answered with it
+_EMPTY_TWIML_BYTES = _EMPTY_TWIML.encode()
 
 
 def _twiml(response: MessagingResponse | None = None) -> Response:
     return Response(str(response) if response is not None else _EMPTY_TWIML, media_type="application/xml")
 
 
-@router.post("/sms", summary="Inbound SMS webhook (signed by Twilio)")
-async def inbound_sms(request: Request) -> Response:
-    form = await verified_form(request)
+def inbound_from_form(form: dict[str, str]) -> tuple[InboundMessage, list[str]]:
+    """The message a verified inbound-SMS form carries, and the notices to store with it; 400 when malformed."""
     sid = form.get("MessageSid") or form.get("SmsSid")
     if not sid or "From" not in form:
         raise HTTPException(status_code=400, detail="MessageSid and From are required")
@@ -163,10 +166,90 @@ async def inbound_sms(request: Request) -> Response:
                              received_at=datetime.now(UTC), provider=PROVIDER, media_urls=media)
     # Photos stay attached to the stored message (and so to the open ticket); the resident is told, in the
     # transaction that stores the message, so a retry of it tells them nothing twice.
-    notices = [channel_texts()["photo_not_readable"]] if media else []
+    return message, [channel_texts()["photo_not_readable"]] if media else []
+
+
+@router.post("/sms", summary="Inbound SMS webhook (signed by Twilio)")
+async def inbound_sms(request: Request) -> Response:
+    form = await verified_form(request)
+    message, notices = inbound_from_form(form)
     stored = await store_for_webhook(request, message, notices)
-    await hand_over(request, stored)  # the engine runs right after this answer (bot/decisions.py)
+    await hand_over(request.app, stored)  # the engine runs right after this answer (bot/decisions.py)
     return _twiml()
+
+
+class InboundSmsFastPath:
+    """ASGI middleware: a well-formed, correctly signed inbound SMS is stored and answered right here.
+
+    Same checks and same storing as :func:`inbound_sms`, without FastAPI's routing, dependency and
+    exception layers, which cost more than the storing itself (docs/channels.md has the figures).
+    Anything else — no or a wrong signature, a missing field, another content type, a body over
+    ``max_body``, any error — goes on to that route with its body intact, which answers it.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = 64 * 1024) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != SMS_PATH
+                or scope.get("query_string")):
+            await self.app(scope, receive, send)
+            return
+        events: list[AsgiEvent] = []
+        size, complete = 0, False
+        while size <= self.max_body:
+            event = await receive()
+            events.append(event)
+            if event["type"] != "http.request":
+                break
+            size += len(event.get("body", b""))
+            if not event.get("more_body", False):
+                complete = size <= self.max_body
+                break
+        if complete and await self._answer(scope, b"".join(e.get("body", b"") for e in events), send):
+            return
+        await self.app(scope, _replay(events, receive), send)
+
+    async def _answer(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """True when stored and answered; False to let the route answer (nothing was sent)."""
+        headers = dict(scope["headers"])
+        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
+        if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/x-www-form-urlencoded":
+            return False
+        app = scope["app"]
+        runtime: Runtime = app.state.runtime
+        token = runtime.settings.twilio.auth_token
+        try:
+            form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+            url = runtime.settings.public_url.rstrip("/") + SMS_PATH
+            if not token or not signature or not _validator(token).validate(url, form, signature):
+                return False
+            message, notices = inbound_from_form(form)
+            stored = await store_for_app(app, message, notices)
+        except Exception:  # the route tries again and answers with the right status (400, 503...)
+            return False
+        await hand_over(app, stored)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/xml"),
+                                (b"content-length", str(len(_EMPTY_TWIML_BYTES)).encode())]})
+        await send({"type": "http.response.body", "body": _EMPTY_TWIML_BYTES})
+        return True
+
+
+def _replay(events: list[AsgiEvent], receive: Receive) -> Receive:
+    """A ``receive`` giving back the events already read, then reading on."""
+    pending = list(events)
+
+    async def replayed() -> AsgiEvent:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+@lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
 
 
 @router.post("/status", summary="Delivery status callback (signed by Twilio)")
