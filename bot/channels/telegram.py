@@ -157,7 +157,7 @@ async def telegram_webhook(request: Request) -> Response:
         raise HTTPException(status_code=400, detail="body must be a JSON Update with an integer update_id")
     try:
         message = message_from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # PTB does not check field types
         raise HTTPException(status_code=400, detail=f"malformed Update: {type(exc).__name__}") from None
     if message is not None:
         stored = await store_for_webhook(request, message, notices_for(message))

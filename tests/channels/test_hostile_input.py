@@ -306,14 +306,14 @@ def test_a_signed_status_callback_with_unstorable_values_is_refused_with_400(cli
         assert session.scalars(select(Resident)).one().opted_out is False
 
 
-def _update(update_id: int = 1, chat_id: int | str = 42, first_name: str = "Awa", text: str = "bonjour") -> dict:
+def _update(update_id: int = 1, chat_id: object = 42, first_name: str = "Awa", text: object = "bonjour") -> dict:
     return {"update_id": update_id, "message": {
         "message_id": 1, "date": 1795390000, "text": text, "chat": {"id": chat_id, "type": "private"},
         "from": {"id": 42, "is_bot": False, "first_name": first_name}}}
 
 
 @pytest.mark.parametrize("update", [_update(update_id=10**90), _update(chat_id=10**70), _update(chat_id="\x00"),
-                                    _update(text="\x00\x00")])
+                                    _update(text="\x00\x00"), _update(text=1), _update(chat_id=None)])
 def test_an_authentic_telegram_update_with_unstorable_identifiers_is_refused_or_handled(client, update):
     before = stored(client)
     response = client.post(TELEGRAM_PATH, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
