@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import Enrolment, Message, Reminder, Resident, Workshop
+from bot.db.models import Enrolment, Message, OutboxItem, Reminder, Resident, Workshop
 from bot.outbox.queue import enqueue
 from bot.reminders.kinds import (
     FOLLOWUP_NO_SHOW,
@@ -91,6 +91,19 @@ def dispatch_due_reminders(runtime: Runtime, *, limit: int | None = None) -> Rem
 # batches stay short, and the job rests as long as the batch took before the next one.
 SQLITE_BATCH = 25
 PAUSE_BETWEEN_BATCHES = 0.05
+# With a pace set, the outbox holds at most this many seconds of notifications: later reminders stay rows
+# (still cancellable, their text written nearer the time) instead of crowding the database at once.
+BACKLOG_SECONDS = 10.0
+
+
+def notification_backlog(runtime: Runtime) -> int:
+    """Notifications waiting in the outbox to go now."""
+    with runtime.db.transaction() as session:
+        return int(session.scalar(
+            select(func.count()).select_from(OutboxItem).where(
+                OutboxItem.status == "pending", OutboxItem.kind == "notification",
+                OutboxItem.next_attempt_at <= runtime.clock())
+        ) or 0)
 
 
 def drain_due_reminders(runtime: Runtime, *, sleep: Callable[[float], None] = time.sleep,
@@ -100,8 +113,12 @@ def drain_due_reminders(runtime: Runtime, *, sleep: Callable[[float], None] = ti
     sqlite = not runtime.db.is_postgresql
     batch = runtime.settings.reminders.batch_size
     batch = min(batch, SQLITE_BATCH) if sqlite else batch
+    rate = runtime.settings.reminders.rate_per_second
+    backlog_limit = max(batch, rate * BACKLOG_SECONDS) if rate > 0 else None
     handled = 0
     while not should_stop():
+        if backlog_limit is not None and notification_backlog(runtime) >= backlog_limit:
+            return handled  # enough queued: the next run of the job tops it up
         started = time.monotonic()
         done = dispatch_due_reminders(runtime, limit=batch).handled
         handled += done

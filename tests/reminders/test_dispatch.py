@@ -220,3 +220,20 @@ def test_draining_goes_by_short_batches_and_rests_between_them_on_sqlite(runtime
         assert rests == []  # one batch of batch_size (200)
     else:
         assert len(rests) == 36 // SQLITE_BATCH and all(r >= PAUSE_BETWEEN_BATCHES for r in rests)
+
+
+def test_with_a_pace_the_outbox_holds_about_ten_seconds_of_notifications_the_rest_wait_as_rows(runtime):
+    from sqlalchemy import update
+
+    from bot.reminders.dispatch import drain_due_reminders
+
+    reminders = runtime.settings.reminders.model_copy(update={"rate_per_second": 1.0, "batch_size": 4})
+    runtime.settings = runtime.settings.model_copy(update={"reminders": reminders})
+    _book(runtime, paris(2026, 10, 7, 14), residents=18, capacity=18)
+    at(runtime, paris(2026, 10, 6, 18, 30))  # the day-before reminders are due, not the 2-hours ones
+    assert drain_due_reminders(runtime, sleep=lambda _s: None) == 12  # 3 batches of 4: 12 >= 10 s at 1/s
+    assert len(_outbox(runtime)) == 12
+    with runtime.db.transaction() as session:  # the outbox sends them
+        session.execute(update(OutboxItem).values(status="sent"))
+    assert drain_due_reminders(runtime, sleep=lambda _s: None) == 6
+    assert [r.state for r in _reminders(runtime)].count("sent") == 18
