@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bot.console.auth import Authenticated
 from bot.console.routes import _now, _page, _redirect, _runtime, _work
@@ -297,8 +298,8 @@ def cancel(request: Request, workshop_id: int, csrf_token: FormField = "", confi
 
 @router.post("/{workshop_id}/attendance")
 async def attendance(request: Request, workshop_id: int) -> Response:
-    form = await request.form()
-    return _save_attendance(request, workshop_id, {k: str(v) for k, v in form.items()})
+    form = await request.form()  # one field per enrolment (e<id>): read here, the database work in a thread
+    return await run_in_threadpool(_save_attendance, request, workshop_id, {k: str(v) for k, v in form.items()})
 
 
 def _save_attendance(request: Request, workshop_id: int, form: dict[str, str]) -> Response:
