@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,8 +29,9 @@ TELEGRAM_PATH, SIMULATOR_PATH, PARSE_PATH = "/channels/telegram", "/simulator/ap
 TELEGRAM_SECRET = "hostile-input-secret_0123456789"
 ALL_PATHS = (SMS_PATH, STATUS_PATH, TELEGRAM_PATH, SIMULATOR_PATH, PARSE_PATH)
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                        HealthCheck.too_slow])
+# 40 examples per test keep the suite fast; RELAIS_FUZZ_EXAMPLES=2000 for a deeper run before a release.
+FUZZ = settings(max_examples=int(os.environ.get("RELAIS_FUZZ_EXAMPLES", "40")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Text that hurts: NUL and other control characters, lone surrogates excluded (not encodable), emoji, RTL marks.
 nasty_text = st.text(
