@@ -12,6 +12,7 @@ from rich.console import Console
 
 from bot.channels.phone import InvalidPhoneNumber
 from bot.db import DatabaseUnavailable, connect
+from bot.db.models import AuditEntry
 from bot.logs import mask_phone
 from bot.privacy.residents import UnknownResident, erase_resident, export_resident, find_resident, normalise_address
 from bot.privacy.retention import purge, purge_preview
@@ -58,9 +59,11 @@ def export(phone: PhoneArgument, telegram: TelegramOption = False, config: Confi
     try:
         with database.transaction() as session:
             try:
-                data = export_resident(session, find_resident(session, address, channel))
+                resident = find_resident(session, address, channel)
             except UnknownResident:
                 raise _unknown(address) from None
+            data = export_resident(session, resident)
+            session.add(AuditEntry(action="data_exported", resident_id=resident.id, detail="cli", created_at=utc_now()))
     except DatabaseUnavailable as exc:
         err.print(f"[bold red]Database problem[/]: {exc}")
         raise typer.Exit(3) from exc

@@ -262,6 +262,9 @@ def test_export_writes_everything_held_as_json_on_stdout(runtime, cli):
     assert any(a["action"] == "ticket_opened" for a in data["audit"])
     assert len(data["outbox"]) == len([m for m in data["messages"] if m["direction"] == "out"])
     assert data["reminders"]  # the reminders of the workshop to come
+    with runtime.db.transaction() as session:  # who looked is on record too
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "data_exported")).one()
+        assert audit.detail == "cli" and audit.resident_id == data["resident"]["id"]
 
 
 def test_export_of_an_unknown_or_invalid_number_is_a_clear_error(runtime, cli):
