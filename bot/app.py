@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from bot.acks import AcksInFlight, CountAcks, InboundWriter
 from bot.channels import simulator
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.db import DatabaseUnavailable, connect
 from bot.db.migrate import is_current
 from bot.decisions import DecisionWorker
-from bot.http_guards import BodySizeLimit, invalid_inbound, validation_error
+from bot.http_guards import BodySizeLimit, invalid_inbound, unstorable_value, validation_error
 from bot.privacy import routes as privacy_routes
 from bot.runtime import Runtime
 from bot.scheduler.jobs import start_scheduler
@@ -101,6 +102,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     app.add_middleware(CountAcks, counter=acks)  # the decision worker yields to webhooks being answered
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidInbound, invalid_inbound)
+    app.add_exception_handler(DataError, unstorable_value)
+    app.add_exception_handler(OverflowError, unstorable_value)  # SQLite's way of refusing a huge integer
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_down(_request: object, exc: DatabaseUnavailable) -> JSONResponse:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger(__name__)
 
 # An SMS webhook is a few kilobytes, a Telegram update or a console form a few dozen: 1 MiB is generous.
 MAX_BODY_BYTES = 1024 * 1024
@@ -99,3 +102,11 @@ async def validation_error(_request: Request, exc: RequestValidationError) -> JS
 async def invalid_inbound(_request: Request, exc: Exception) -> JSONResponse:
     """400 for an authentic request whose identifiers cannot be stored (see bot/channels/base.py)."""
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    """400 when the database refuses a value a request carried: a number past its integer range (an id
+    typed as 99999999999999999999), a NUL character in a form field (PostgreSQL's text refuses it)."""
+    log.warning("request_value_refused", path=request.url.path, error=type(exc).__name__)
+    return JSONResponse({"detail": "a value is out of range or holds characters that cannot be stored"},
+                        status_code=400)

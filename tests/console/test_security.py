@@ -176,3 +176,52 @@ def test_a_ticket_cannot_be_transferred_to_a_mediator_of_another_structure(clien
     with TestClient(client.app) as noor:
         log_in(noor, "noor@eloi.fr")
         assert noor.get(f"/console/tickets/{mine}").status_code == 404
+
+
+# -- hostile values in any console route --------------------------------------------------------------------------
+
+HUGE = "9" * 25  # past every integer column
+FIELDS = ("email", "password", "body", "title", "name", "display_name", "detail", "outcome", "theme", "subtheme",
+          "role", "text", "description", "place_name", "place_address", "day", "start", "end", "level", "note")
+
+
+def _routes(app) -> list[tuple[str, set[str]]]:  # type: ignore[no-untyped-def]
+    """Every (path, methods) the app serves, through included routers (FastAPI keeps them wrapped)."""
+    found = []
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):
+            found += [(context.path, set(context.methods or ())) for context in route.effective_route_contexts()]
+        elif hasattr(route, "path"):
+            found.append((route.path, set(getattr(route, "methods", None) or ())))
+    return found
+
+
+def test_huge_ids_and_nul_characters_anywhere_in_the_console_are_refused_not_a_crash(app, team, db):
+    """Every route, path parameters as a 25-digit number, every known form field holding NUL characters."""
+    ticket_in(db, team.lilas)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        # Public, before any login: the login form itself.
+        token = csrf_of(client.get("/console/login").text)
+        response = client.post("/console/login", data={"email": "lea@lilas.fr\x00", "password": "x\x00",
+                                                       "csrf_token": token})
+        assert 400 <= response.status_code < 500
+        csrf = log_in(client, "ada@lilas.fr")
+        crashes, routes = [], [(path, methods) for path, methods in _routes(app)
+                               if path.startswith(("/console", "/simulator")) and path != "/console/logout"]
+        assert len(routes) > 20  # the walk does reach the console's routes
+        for path, methods in routes:
+            for value in (HUGE, "-" + HUGE, "%00"):
+                concrete = path.replace("{", "\x01").split("\x01")
+                concrete = concrete[0] + "".join(value + part.split("}", 1)[1] for part in concrete[1:])
+                if "GET" in methods:
+                    answer = client.get(concrete, params={"after": HUGE, "page": HUGE, "from": "+33612345678"})
+                    if answer.status_code >= 500:
+                        crashes.append(f"GET {concrete}")
+                if "POST" in methods:
+                    form = {name: "x\x00y" for name in FIELDS} | {"csrf_token": csrf, "to": HUGE,
+                                                                  "capacity": HUGE, "structure_id": HUGE}
+                    answer = client.post(concrete, data=form, follow_redirects=False)
+                    if answer.status_code >= 500:
+                        crashes.append(f"POST {concrete}")
+        assert crashes == []
+        assert client.get("/console", follow_redirects=False).status_code == 200  # and still logged in
