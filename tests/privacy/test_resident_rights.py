@@ -316,3 +316,19 @@ def test_an_erasure_confirmation_that_fails_for_good_forgets_the_number_too(runt
         item = session.get(OutboxItem, result.outbox_ids[0])
         assert (item.status, item.address, item.resident_id) == ("failed", "", None)
         assert session.scalar(select(func.count()).select_from(Resident)) == 0  # nobody recreated to opt out
+
+
+def test_after_forget_and_the_confirmation_sent_the_number_is_nowhere_in_the_database(runtime):
+    from bot.db.models import Base
+
+    _busy_resident(runtime)
+    receive(runtime, sms("mon numero c le 06 12 34 56 78"))  # residents write their own number too
+    receive(runtime, sms("OUBLIER"))
+    dispatch_due(runtime, ids=receive(runtime, sms("oui")).outbox_ids)
+    found = []
+    with runtime.db.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(table.select()).mappings():
+                found += [f"{table.name}.{column}" for column, value in row.items()
+                          if value is not None and ("12345678" in str(value) or "12 34 56 78" in str(value))]
+    assert found == []
