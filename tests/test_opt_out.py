@@ -30,7 +30,8 @@ from tests.workshops.helpers import add_workshop
 START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # a Monday morning
 STOP_WORDS = ["STOP", "stop", " Stop ", "ARRET", "arret", "ARRÊT", "Arrêt", "  arrêt  ", "STOP SMS", "stop sms",
               "DESABONNER", "désabonner", "Désabonner ", "DÉSABONNER"]
-RESIDENT_WORDS = ["bonjour", "jai oublie mon code caf", "suite", "AIDE", "MENU", "1", "OUI", "NON", "merci"]
+RESIDENT_WORDS = ["bonjour", "jai oublie mon code caf", "suite", "AIDE", "MENU", "1", "OUI", "NON", "merci",
+                  "MES DONNEES"]
 
 
 class RecordingSender:
