@@ -127,7 +127,7 @@ end
 
 
 def wrk(url: str, script: Path, seconds: float, concurrency: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
                           url], capture_output=True, text=True, check=True).stdout
     found = RESULT.search(out)
     if found is None:
@@ -135,6 +135,12 @@ def wrk(url: str, script: Path, seconds: float, concurrency: int) -> dict[str, f
     p50, p95, p99, rps, n, errors = found.groups()
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "rps": float(rps), "n": int(n),
             "errors": int(errors)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
@@ -178,11 +184,15 @@ def main() -> int:
                 return 1
             load_before = load_average()
             wrk(f"{base}/bare", scripts["bare"], 2, args.concurrency)  # warm-up, not counted
+            cpu = cpu_seconds(server.pid)
             bare = wrk(f"{base}/bare", scripts["bare"], args.seconds, args.concurrency)
+            bare["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / max(bare["n"], 1)
             wrk(base, scripts["warm"], 2, args.concurrency)  # warm-up (compiled statements...), not counted
             wait_decided(path, timeout=600)
             measured_from = max_message_id(path)
+            cpu = cpu_seconds(server.pid)
             hook = wrk(base, scripts["hook"], args.seconds, args.concurrency)
+            hook["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / max(hook["n"], 1)
             load_after = load_average()
             started = time.monotonic()
             decided = wait_decided(path, timeout=1800)
@@ -203,6 +213,8 @@ def main() -> int:
     print(f"POST {SMS_PATH}: p50 {hook['p50']:.1f} ms, p95 {hook['p95']:.1f} ms, p99 {hook['p99']:.1f} ms, "
           f"{hook['rps']:.0f} req/s, errors {hook['errors']}")
     print(f"webhook throughput / bare throughput: {hook['rps'] / bare['rps']:.2f}")
+    print(f"server CPU per request during the run: bare {bare['cpu_ms']:.2f} ms, webhook {hook['cpu_ms']:.2f} ms "
+          "(all threads: the webhook's includes the decisions the worker made meanwhile)")
     wrapped = hook["n"] > count
     acknowledged = hook["n"] - hook["errors"]
     # wrk stops counting at the deadline: the requests then in flight are stored but not counted.

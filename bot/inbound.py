@@ -151,7 +151,7 @@ def store_many(runtime: Runtime, items: Sequence[tuple[InboundMessage, Sequence[
     """
     try:
         with runtime.db.transaction() as session:
-            return [_store_one(session, runtime, message, notices) for message, notices in items]
+            return _store_batch(session, runtime, items)
     except DatabaseUnavailable:
         raise
     except Exception:
@@ -168,18 +168,40 @@ def store_many(runtime: Runtime, items: Sequence[tuple[InboundMessage, Sequence[
     return results
 
 
-def _store_one(session: Session, runtime: Runtime, message: InboundMessage, notices: Sequence[str]) -> Stored:
+def _store_batch(session: Session, runtime: Runtime,
+                 items: Sequence[tuple[InboundMessage, Sequence[str]]]) -> list[Stored]:
     now = runtime.clock()
+    connection = session.connection()
+    residents: dict[tuple[str, str], _Sender] = {}
+    addresses = sorted({message.address for message, _ in items})
+    for row in connection.execute(_RESIDENTS_BY_ADDRESS, {"addresses": addresses}):
+        residents[(row.channel, row.address)] = _Sender(row.id, warned=row.secret_warning_at is not None)
+    for message, _ in items:
+        key = (message.channel, message.address)
+        if key not in residents:  # a first message
+            residents[key] = _Sender(_new_resident(session, runtime, message, now), warned=False)
+    ids = sorted({residents[(message.channel, message.address)].resident_id for message, _ in items})
+    # Written first: row locks on PostgreSQL (taken in id order, so two processes never wait on each other in
+    # a cycle), the write lock on SQLite. One resident's messages are then stored one after the other, and
+    # the flood count below sees every earlier one.
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_RESIDENTS, {"ids": ids})
+    connection.execute(_TOUCH_RESIDENTS, {"ids": ids, "now": now})
+    return [_store_one(session, runtime, message, notices, residents[(message.channel, message.address)], now)
+            for message, notices in items]
+
+
+@dataclass
+class _Sender:
+    resident_id: int
+    warned: bool  # told already never to send secrets
+
+
+def _store_one(session: Session, runtime: Runtime, message: InboundMessage, notices: Sequence[str],
+               sender: _Sender, now: datetime) -> Stored:
     redaction = redact(clean_text(message.text))
     connection = session.connection()
-    found = connection.execute(_RESIDENT_ROW, {"channel": message.channel, "address": message.address}).first()
-    if found is None:
-        resident_id, warned = _new_resident(session, runtime, message, now), False
-    else:
-        resident_id, warned = found.id, found.secret_warning_at is not None
-    # Written first: a row lock on PostgreSQL, the write lock on SQLite. One resident's messages are
-    # then stored one after the other, so the flood count below sees every earlier one.
-    connection.execute(_TOUCH_RESIDENT, {"resident_id": resident_id, "now": now})
+    resident_id = sender.resident_id
     message_id = connection.execute(_insert_inbound_statement(connection.dialect.name), {
         "resident_id": resident_id, "direction": "in", "channel": message.channel, "provider": message.provider,
         "provider_message_id": message.provider_id, "body": redaction.text, "status": RECEIVED,
@@ -189,15 +211,15 @@ def _store_one(session: Session, runtime: Runtime, message: InboundMessage, noti
     if message_id is None:  # this provider id is stored already: the provider retried
         return Stored(duplicate=True, resident_id=resident_id)
     outbox_ids: list[int] = []
-    if notices or (redaction.kinds and not warned):
+    if notices or (redaction.kinds and not sender.warned):
         resident = session.get(Resident, resident_id)
         assert resident is not None
         outbox_ids += [enqueue(session, resident, text, provider=message.provider, kind="reply", now=now,
                                in_reply_to=message_id).id for text in notices]
-        if redaction.kinds and not warned:  # told once, plainly, never to send such numbers again
+        if redaction.kinds and not sender.warned:  # told once, plainly, never to send such numbers again
             outbox_ids.append(enqueue(session, resident, redaction_texts().resident_warning,
                                       provider=message.provider, kind="reply", now=now, in_reply_to=message_id).id)
-            resident.secret_warning_at = now
+            resident.secret_warning_at, sender.warned = now, True
     throttled = throttle_if_flooding(session, runtime.settings.flood, resident_id, message_id, message.received_at,
                                      now, wait_text=channel_texts()["flood_wait"], provider=message.provider)
     if throttled is not None:
@@ -211,8 +233,12 @@ def _store_one(session: Session, runtime: Runtime, message: InboundMessage, noti
 # Built once: on the webhooks' path, building a SQLAlchemy statement costs more than running it.
 _RESIDENT_ROW = select(Resident.id, Resident.secret_warning_at).where(
     Resident.channel == bindparam("channel"), Resident.address == bindparam("address"))
-_TOUCH_RESIDENT = (update(Resident).where(Resident.id == bindparam("resident_id"))
-                   .values(last_contact_at=bindparam("now", type_=UtcDateTime())))
+_RESIDENTS_BY_ADDRESS = select(Resident.id, Resident.channel, Resident.address, Resident.secret_warning_at).where(
+    Resident.address.in_(bindparam("addresses", expanding=True)))
+_LOCK_RESIDENTS = (select(Resident.id).where(Resident.id.in_(bindparam("ids", expanding=True)))
+                   .order_by(Resident.id).with_for_update())
+_TOUCH_RESIDENTS = (update(Resident).where(Resident.id.in_(bindparam("ids", expanding=True)))
+                    .values(last_contact_at=bindparam("now", type_=UtcDateTime())))
 
 
 @cache
