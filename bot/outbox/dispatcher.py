@@ -39,6 +39,8 @@ STALE_SENDING_AFTER = timedelta(minutes=5)  # default of outbox.stale_sending_se
 RECORD_ATTEMPTS = 5
 # Provider error codes that say the number must not be texted again, and why.
 OPT_OUT_ERRORS = frozenset({"21610"})
+# A send that timed out may have been taken by the provider all the same (bot/channels/twilio_sms.py).
+UNCONFIRMED_ERRORS = frozenset({"timeout"})
 INVALID_NUMBER_ERRORS = frozenset({"21211", "21614"})
 # What a row with no resident (the SMS confirming an erasure) keeps of its address once it is done.
 FORGOTTEN_ADDRESS = ""
@@ -211,8 +213,11 @@ def record_result(runtime: Runtime, outbox_id: int, result: SendResult, report: 
         settings = runtime.settings.outbox
         if result.transient and item.attempts < settings.max_attempts:
             item.status = "pending"
-            item.next_attempt_at = now + backoff(item.attempts, base=settings.backoff_base_seconds,
-                                                 cap=settings.backoff_cap_seconds)
+            wait = backoff(item.attempts, base=settings.backoff_base_seconds, cap=settings.backoff_cap_seconds)
+            if result.error_code in UNCONFIRMED_ERRORS:
+                # The provider may have taken it: give its status callback time to say so before sending again.
+                wait = max(wait, timedelta(seconds=settings.unconfirmed_retry_seconds))
+            item.next_attempt_at = now + wait
             report.retrying.append(item.id)
             log.warning("outbox_retry", outbox_id=item.id, error_code=result.error_code, attempts=item.attempts)
         else:

@@ -19,6 +19,11 @@ class OutboxSettings(BaseModel):
         default=8, ge=1, le=64,
         description="Residents whose messages are sent at the same time (one resident's always in order).",
     )
+    unconfirmed_retry_seconds: float = Field(
+        default=60.0, ge=0,
+        description="After a timeout (the provider may have taken the message), wait this long for its status "
+        "callback before sending again: a late SMS rather than the same SMS twice.",
+    )
     stale_sending_seconds: float = Field(
         default=300.0, ge=1,
         description="A row left 'sending' this long (its process died) is sent again, unless the provider's "

@@ -79,6 +79,7 @@ class RelaisServer:
             "RELAIS_OUTBOX__BACKOFF_CAP_SECONDS": "4",
             "RELAIS_OUTBOX__MAX_ATTEMPTS": "10",
             "RELAIS_OUTBOX__STALE_SENDING_SECONDS": "8",
+            "RELAIS_OUTBOX__UNCONFIRMED_RETRY_SECONDS": "8",
             **(env or {}),
         }
         for name in ("TWILIO_EDGE", "TWILIO_REGION", "RELAIS_CONFIG"):
@@ -190,11 +191,11 @@ class Provider:
         form = self.form(delivery.sid, address, body, media)
         headers = {"X-Twilio-Signature": self.validator.compute_signature(self.url, form),
                    "I-Twilio-Idempotency-Token": delivery.sid}
-        deadline = time.monotonic() + self.give_up_after
+        began = time.monotonic()
         pause = 0.1
-        while time.monotonic() < deadline:
+        while time.monotonic() < began + self.give_up_after:  # read each time: a run may shorten it
             delivery.attempts += 1
-            began = time.monotonic()
+            attempt_began = time.monotonic()
             try:
                 response = self._client().post(self.url, data=form, headers=headers)
                 status = str(response.status_code)
@@ -204,7 +205,7 @@ class Provider:
             with self._lock:
                 self.statuses[status] += 1
             if response is not None and 200 <= response.status_code < 300:
-                delivery.acked, delivery.latency = True, time.monotonic() - began
+                delivery.acked, delivery.latency = True, time.monotonic() - attempt_began
                 break
             if response is not None and 400 <= response.status_code < 500:
                 break  # refused: Twilio does not retry a 4xx
@@ -299,12 +300,14 @@ class ProviderSink:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        threading.Thread(target=self._call_back, daemon=True).start()
+        for _ in range(4):  # Twilio calls back in parallel
+            threading.Thread(target=self._call_back, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         return self.url
 
     def stop(self) -> None:
-        self._callbacks.put(None)
+        for _ in range(4):
+            self._callbacks.put(None)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -417,7 +420,8 @@ def _snapshot(database_url: str, sids: list[str]):  # noqa: ANN202
         engine.dispose()
 
 
-def check(database_url: str, provider: Provider, sink: ProviderSink, *, settle_timeout: float = 60.0) -> Verdict:
+def check(database_url: str, provider: Provider, sink: ProviderSink, *, settle_timeout: float = 60.0,
+          progress=None) -> Verdict:  # noqa: ANN001
     """Wait until the server has nothing left to send, then compare the provider, the sink and the database."""
     acked = provider.acked()
     sids = [d.sid for d in acked]
@@ -425,6 +429,9 @@ def check(database_url: str, provider: Provider, sink: ProviderSink, *, settle_t
     while True:
         inbound, outbox = _snapshot(database_url, sids)
         busy = [row for row in outbox if row.provider == "twilio" and row.status in ("pending", "sending")]
+        if progress is not None:
+            progress(f"stored {len(inbound)}/{len(sids)}, outbox busy {Counter(r.status for r in busy)}, "
+                     f"callbacks queued {sink.pending_callbacks()}")
         if (len(inbound) == len(sids) and not busy and not sink.pending_callbacks()) or time.monotonic() > deadline:
             break
         time.sleep(0.5)

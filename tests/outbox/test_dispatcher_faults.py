@@ -216,3 +216,14 @@ def test_with_a_concurrency_of_one_each_residents_rows_go_together_in_order(db, 
     dispatch_due(runtime)
     assert [m.text for m in sender.sent] == ["M0", "M3", "M1", "M4", "M2", "M5"]
     assert sorted(m.outbox_id for m in sender.sent) == ids
+
+
+def test_after_a_timeout_the_retry_waits_for_the_providers_callback(db, runtime, clock):
+    # A timeout is not a "no": the provider may have taken the SMS. Sending again at once could double it.
+    runtime.senders[PROVIDER] = ScriptedSender(SendResult(ok=False, status="failed", transient=True,
+                                                          error_code="timeout", error_message="ReadTimeout"))
+    outbox_id = _queue(db, runtime)
+    dispatch_due(runtime)
+    item, _ = _row(db, outbox_id)
+    assert item.status == "pending"
+    assert item.next_attempt_at - clock[0] >= timedelta(seconds=runtime.settings.outbox.unconfirmed_retry_seconds)
