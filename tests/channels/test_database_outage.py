@@ -226,3 +226,22 @@ def test_healthz_says_the_database_is_unreachable_while_it_is(client, outage):
     finally:
         outage.end()
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_status_callback_during_an_outage_gets_503_and_its_retry_is_recorded(client, outage):
+    assert _twilio(client, "SM" + "c" * 32, "+33612340005").status_code == 200
+    with client.runtime.db.transaction() as session:
+        reply = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).first()
+        reply.provider_message_id = "SM" + "d" * 32
+        message_id = reply.message_id
+    form = {"MessageSid": "SM" + "d" * 32, "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + "/channels/twilio/status", form)
+    headers = {"X-Twilio-Signature": signature}
+    outage.begin()
+    try:
+        assert client.post("/channels/twilio/status", data=form, headers=headers).status_code == 503
+    finally:
+        outage.end()
+    assert client.post("/channels/twilio/status", data=form, headers=headers).status_code == 204
+    with client.runtime.db.transaction() as session:
+        assert session.get(Message, message_id).status == "delivered"
