@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import InboundMessage
 from bot.channels.texts import channel_texts
 from bot.db import DatabaseUnavailable
-from bot.db.models import AuditEntry, Conversation, Message, Resident, Structure, Ticket, UtcDateTime
+from bot.db.models import AuditEntry, Conversation, Message, OutboxItem, Resident, Structure, Ticket, UtcDateTime
 from bot.engine import ConversationState, ResidentView, Turn, respond
 from bot.engine.events import (
     DataSummaryRequested,
@@ -45,6 +45,7 @@ from bot.engine.events import (
     OptedOut,
     SendReply,
 )
+from bot.engine.keywords import Keyword, match_keyword
 from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
 from bot.flood import throttle_if_flooding
 from bot.outbox.queue import cancel_notifications, enqueue
@@ -63,6 +64,7 @@ MAX_INBOUND_CHARS = 4096
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 RECEIVED, DECIDED, FAILED = "received", "decided", "failed"  # inbound statuses (and "throttled": bot/flood.py)
+_ALWAYS_HEARD = (Keyword.STOP, Keyword.START)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def receive(runtime: Runtime, message: InboundMessage, *, notices: Sequence[str]
     if stored.duplicate:
         return ReceiveResult(duplicate=True, resident_id=stored.resident_id)
     decision = decide_through(runtime, stored) if stored.to_decide else None
+    if decision is None and stored.to_decide:  # the worker took it between our storing and our deciding
+        decision = _decided_elsewhere(runtime, stored)
     return ReceiveResult(
         duplicate=False,
         message_id=stored.message_id,
@@ -128,6 +132,19 @@ def receive(runtime: Runtime, message: InboundMessage, *, notices: Sequence[str]
         outbox_ids=stored.outbox_ids + (decision.outbox_ids if decision else []),
         ticket_id=decision.ticket_id if decision else None,
     )
+
+
+def _decided_elsewhere(runtime: Runtime, stored: Stored) -> Decision | None:
+    """What another decider made of ``stored``: the replies queued in answer to it, after the notices."""
+    assert stored.message_id is not None
+    with runtime.db.transaction() as session:
+        message = session.get(Message, stored.message_id)
+        if message is None:
+            return None
+        replies = session.scalars(select(OutboxItem.id).where(OutboxItem.in_reply_to == message.id)
+                                  .order_by(OutboxItem.id))
+        return Decision(message_id=message.id, outbox_ids=[i for i in replies if i not in stored.outbox_ids],
+                        ticket_id=message.ticket_id)
 
 
 def store(runtime: Runtime, message: InboundMessage, *, notices: Sequence[str] = ()) -> Stored:
@@ -220,8 +237,10 @@ def _store_one(session: Session, runtime: Runtime, message: InboundMessage, noti
             outbox_ids.append(enqueue(session, resident, redaction_texts().resident_warning,
                                       provider=message.provider, kind="reply", now=now, in_reply_to=message_id).id)
             resident.secret_warning_at, sender.warned = now, True
-    throttled = throttle_if_flooding(session, runtime.settings.flood, resident_id, message_id, message.received_at,
-                                     now, wait_text=channel_texts()["flood_wait"], provider=message.provider)
+    # STOP and START are always heard, flood or not: opting out must work at once, every time.
+    throttled = None if match_keyword(redaction.text) in _ALWAYS_HEARD else throttle_if_flooding(
+        session, runtime.settings.flood, resident_id, message_id, message.received_at, now,
+        wait_text=channel_texts()["flood_wait"], provider=message.provider)
     if throttled is not None:
         outbox_ids += throttled.outbox_ids
         if throttled.opened_ticket and throttled.ticket_id is not None:

@@ -280,3 +280,12 @@ def test_a_21610_at_send_time_stops_the_other_notifications_of_the_same_batch(ru
     with runtime.db.transaction() as session:
         assert [session.get(OutboxItem, i).status for i in queued] == ["failed", "cancelled", "cancelled"]
     _check(world, 0)
+
+
+def test_stop_works_even_from_a_number_being_throttled_for_flooding(runtime):
+    world = _world(runtime, 1, [(1, 5)])
+    for _ in range(runtime.settings.flood.max_messages + 3):
+        world.sms(0, "bonjour")
+    dispatch_due(runtime, limit=500)
+    _do(world, ("stop", 0, "STOP"))
+    assert _opted_out(world, 0)
