@@ -118,3 +118,19 @@ def test_a_retry_of_a_stored_message_is_not_stored_again(runtime):
     assert again.duplicate and not again.to_decide and again.resident_id == first.resident_id
     with Session(runtime.db.engine) as session:
         assert len(session.scalars(select(Message).where(Message.provider_message_id == "e1")).all()) == 1
+
+
+def test_receive_still_returns_the_replies_when_the_worker_decided_first(runtime, monkeypatch):
+    from bot import inbound
+
+    real = inbound.decide_through
+
+    def worker_got_there_first(rt, stored):
+        assert decide_next(rt, stored.resident_id, wait=False) is not None  # the worker, between store and decide
+        return real(rt, stored)
+
+    monkeypatch.setattr(inbound, "decide_through", worker_got_there_first)
+    result = receive(runtime, sms("jai oublie mon code caf", "r1"))
+    with runtime.db.transaction() as session:
+        bodies = session.scalars(select(OutboxItem.body).where(OutboxItem.id.in_(result.outbox_ids))).all()
+    assert any(body.startswith("1/4 Ouvrez le site caf.fr") for body in bodies)
