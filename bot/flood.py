@@ -42,7 +42,10 @@ class Throttled:
     opened_ticket: bool = False  # the caller tells the team once the transaction commits
 
 
-# Built once: it runs for every inbound message.
+# Built once: they run for every burst of inbound messages.
+RECENT_BY_RESIDENT = (select(Message.resident_id, func.count()).where(
+    Message.resident_id.in_(bindparam("ids", expanding=True)), Message.direction == "in",
+    Message.created_at > bindparam("since")).group_by(Message.resident_id))
 _RECENT_INBOUND = select(func.count()).select_from(Message).where(
     Message.resident_id == bindparam("resident_id"), Message.direction == "in",
     Message.created_at > bindparam("since"), Message.id <= bindparam("message_id"))

@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Insert, bindparam, func, select, update
@@ -47,6 +47,7 @@ from bot.engine.events import (
 )
 from bot.engine.keywords import Keyword, match_keyword
 from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
+from bot.flood import RECENT_BY_RESIDENT as _RECENT_BY_RESIDENT
 from bot.flood import throttle_if_flooding
 from bot.outbox.queue import cancel_notifications, enqueue
 from bot.privacy.apply import apply_privacy_event, inform_if_first_contact
@@ -204,6 +205,12 @@ def _store_batch(session: Session, runtime: Runtime,
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK_RESIDENTS, {"ids": ids})
     connection.execute(_TOUCH_RESIDENTS, {"ids": ids, "now": now})
+    # Inbound messages of each sender within the flood window of the burst's earliest message (an upper bound
+    # for every message of the burst); each message stored below adds one.
+    since = min(message.received_at for message, _ in items) - timedelta(seconds=runtime.settings.flood.window_seconds)
+    senders = {sender.resident_id: sender for sender in residents.values()}
+    for resident_id, count in connection.execute(_RECENT_BY_RESIDENT, {"ids": ids, "since": since}):
+        senders[resident_id].recent = count
     return [_store_one(session, runtime, message, notices, residents[(message.channel, message.address)], now)
             for message, notices in items]
 
@@ -212,6 +219,7 @@ def _store_batch(session: Session, runtime: Runtime,
 class _Sender:
     resident_id: int
     warned: bool  # told already never to send secrets
+    recent: int = 0  # inbound messages within the flood window (bot/flood.py), at most
 
 
 def _store_one(session: Session, runtime: Runtime, message: InboundMessage, notices: Sequence[str],
@@ -237,8 +245,11 @@ def _store_one(session: Session, runtime: Runtime, message: InboundMessage, noti
             outbox_ids.append(enqueue(session, resident, redaction_texts().resident_warning,
                                       provider=message.provider, kind="reply", now=now, in_reply_to=message_id).id)
             resident.secret_warning_at, sender.warned = now, True
+    sender.recent += 1
     # STOP and START are always heard, flood or not: opting out must work at once, every time.
-    throttled = None if match_keyword(redaction.text) in _ALWAYS_HEARD else throttle_if_flooding(
+    # Below the limit counted for the whole burst (an upper bound) no message can be flooding: no query.
+    throttled = None if (sender.recent <= runtime.settings.flood.max_messages
+                         or match_keyword(redaction.text) in _ALWAYS_HEARD) else throttle_if_flooding(
         session, runtime.settings.flood, resident_id, message_id, message.received_at, now,
         wait_text=channel_texts()["flood_wait"], provider=message.provider)
     if throttled is not None:

@@ -75,3 +75,16 @@ def test_the_writer_answers_each_webhook_with_its_own_message(runtime):
     with runtime.db.transaction() as session:
         bodies = {m.id: m.body for m in session.scalars(select(Message))}
     assert [bodies[r.message_id] for r in results] == [f"message {i}" for i in range(60)]
+
+
+def test_a_flood_inside_one_burst_is_throttled_from_the_message_past_the_limit(runtime):
+    import dataclasses
+
+    from bot.flood import FloodSettings
+
+    strict = dataclasses.replace(runtime, settings=runtime.settings.model_copy(
+        update={"flood": FloodSettings(max_messages=3, window_seconds=60)}))
+    store_many(strict, [(sms("avant", "SM0"), ())])
+    results = store_many(strict, [(sms(f"message {i}", f"SM{i + 1}"), ()) for i in range(5)])
+    assert [r.throttled for r in results] == [False, False, True, True, True]
+    assert [len(r.outbox_ids) for r in results] == [0, 0, 1, 0, 0]  # told once to wait
