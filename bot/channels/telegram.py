@@ -169,7 +169,10 @@ async def poll_once(runtime: Runtime, bot: Bot, offset: int | None) -> int | Non
     """Fetch pending updates, hand each to the core, return the next offset."""
     updates = await bot.get_updates(offset=offset, timeout=0, allowed_updates=["message"])
     for update in updates:
-        message = inbound_from_update(update)
+        try:
+            message = inbound_from_update(update)
+        except (AttributeError, TypeError, ValueError):  # one malformed update must not block the ones after it
+            message = None
         if message is not None:
             await asyncio.to_thread(receive, runtime, message, notices=notices_for(message))
         offset = update.update_id + 1

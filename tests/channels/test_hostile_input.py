@@ -339,3 +339,20 @@ def test_a_telegram_name_longer_than_any_real_one_is_cut_not_a_crash(client):
 def test_the_simulator_refuses_or_answers_nul_characters(client, body):
     response = client.post(SIMULATOR_PATH, json=body)
     assert_clear_refusal_or_success(response, {200, 400, 422})
+
+
+def test_in_polling_mode_a_malformed_update_is_skipped_not_retried_forever(runtime):
+    import asyncio
+
+    from telegram import Update
+
+    from bot.channels.telegram import poll_once
+
+    class Bot:  # what poll_once asks of python-telegram-bot's Bot
+        async def get_updates(self, **_kwargs):  # type: ignore[no-untyped-def]
+            return [Update.de_json(_update(update_id=41, chat_id=10**70), None),
+                    Update.de_json(_update(update_id=42, chat_id=77, text="bonjour"), None)]
+
+    assert asyncio.run(poll_once(runtime, Bot(), None)) == 43
+    with runtime.db.transaction() as session:
+        assert session.scalars(select(Resident.address)).all() == ["77"]
