@@ -6,7 +6,8 @@ What it does (everything on loopback, through HTTP only; harness in tests/faults
   calls each message's signed status callback (retried until answered);
 - residents texting at --rate messages per second (open loop: a message is due every 1/rate s whatever
   the server does), each resident at a person's pace (one message every --resident-interval s, under the
-  flood limit of bot/flood.py): guides in their own words, MENU and its numbers, SUITE/OUI/NON, ATELIER,
+  flood limit of bot/flood.py; 6 messages each, then new residents take over): guides in their own
+  words, MENU and its numbers, SUITE/OUI/NON, ATELIER,
   STOP then START, AIDE, photos (MMS), and retries of already acknowledged webhooks (duplicates);
   every webhook without a 2xx is retried, as Twilio does;
 - faults: provider 500s, hangs (timeouts) and late accepts all along (--error-rate, --hang-rate,
@@ -162,7 +163,7 @@ def drop_pg_database(url: str) -> None:
 
 def run(database_url: str, *, duration: float, rate: float = 20.0, seed: int = 2026, workdir: Path,
         error_rate: float = 0.03, hang_rate: float = 0.01, late_rate: float = 0.01, db_outage: float = 6.0,
-        resident_interval: float = 10.0, quiet: bool = False) -> Figures:
+        resident_interval: float = 10.0, conversation: int = 6, quiet: bool = False) -> Figures:
     rng = random.Random(seed)
     figures = Figures(database="postgresql" if database_url.startswith("postgresql") else "sqlite",
                       duration_s=duration, rate_target=rate,
@@ -237,7 +238,10 @@ def run(database_url: str, *, duration: float, rate: float = 20.0, seed: int = 2
             if delay > 0:
                 time.sleep(delay)
             text, media, duplicate = pick(rng)
-            address = f"+3367{index % residents:07d}"
+            # `residents` people text at once, each --conversation messages, then new people take over:
+            # otherwise, over 30 minutes, nearly everyone ends up with a mediator (AIDE, misunderstandings)
+            # and the bot stops answering them.
+            address = f"+3367{index % residents + residents * (index // (residents * conversation)):07d}"
             futures.append(pool.submit(provider.deliver, address, text, media=media, duplicate=duplicate))
             figures.duplicates_sent += duplicate
             index += 1
