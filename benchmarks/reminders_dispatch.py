@@ -133,16 +133,20 @@ AUTH_TOKEN = "fedcba9876543210" * 2
 TWILIO_HEADROOM = 1.25
 
 
-def _settings(url: str, rate: float, proxy_url: str = ""):  # type: ignore[no-untyped-def]
+def _settings(url: str, rate: float, proxy_url: str = "", stale: float = 300.0):  # type: ignore[no-untyped-def]
     from bot.channels.settings import TwilioSettings
     from bot.config import ReminderSettings, SendingWindowSettings, Settings
+    from bot.outbox.settings import OutboxSettings
 
     window = SendingWindowSettings(days=list(range(7)), start="00:00", end="24:00", skip_public_holidays=False)
     reminders = ReminderSettings(offsets=["day_before@18:00", "-4h"], rate_per_second=rate, window=window,
                                  collapse_overdue=False, batch_size=100)
     twilio = TwilioSettings(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number="+33757000000",
                             api_base_url=proxy_url or None, messages_per_second=rate * TWILIO_HEADROOM or 1.0)
-    return Settings(database_url=url, reminders=reminders, twilio=twilio)
+    # The same "stale" as recover_stale below: a batch gives back the rows it has not reached by half of it,
+    # instead of another process recovering and sending them while this one still would.
+    outbox = OutboxSettings(stale_sending_seconds=stale)
+    return Settings(database_url=url, reminders=reminders, twilio=twilio, outbox=outbox)
 
 
 def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str = "twilio") -> None:
@@ -175,7 +179,7 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str
             return SendResult(ok=True, provider_message_id=response.json()["sid"], status="queued")
 
     db = connect(url)
-    settings = _settings(url, rate, sink_url)
+    settings = _settings(url, rate, sink_url, stale)
     if provider == "twilio":
         from bot.channels.twilio_sms import PROVIDER as TWILIO
         from bot.channels.twilio_sms import TwilioSender
