@@ -127,8 +127,9 @@ end
 
 
 def wrk(url: str, script: Path, seconds: float, concurrency: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
-                          url], capture_output=True, text=True, check=True).stdout
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s",
+               str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = RESULT.search(out)
     if found is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
