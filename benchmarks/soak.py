@@ -6,7 +6,7 @@ What it does (everything on loopback, through HTTP only; harness in tests/faults
   calls each message's signed status callback (retried until answered);
 - residents texting at --rate messages per second (open loop: a message is due every 1/rate s whatever
   the server does), each resident at a person's pace (one message every --resident-interval s, under the
-  flood limit of bot/flood.py; 6 messages each, then new residents take over): guides in their own
+  flood limit of bot/inbound/flood.py; 6 messages each, then new residents take over): guides in their own
   words, MENU and its numbers, SUITE/OUI/NON, ATELIER,
   STOP then START, AIDE, photos (MMS), and retries of already acknowledged webhooks (duplicates);
   every webhook without a 2xx is retried, as Twilio does;

@@ -2,7 +2,7 @@
 
 One uvicorn process (one worker, uvloop + httptools, loopback) serves the real app as `relais serve`
 runs it: signature check, secrets redacted, idempotent storage, empty TwiML answer, and the decision
-worker running the engine right after (bot/decisions.py, bot/acks.py). The same process serves
+worker running the engine right after (bot/inbound/decisions.py, bot/inbound/acks.py). The same process serves
 ``GET /bare`` (an async endpoint answering 200, behind the same middlewares and router), so the ratio
 compares the webhook with the server stack alone, in the same run.
 
@@ -226,7 +226,7 @@ def main() -> int:
     if decided and lags:
         print(f"decisions: all made {drain:.1f} s after the load ended ({stored / max(drain, 1e-9):.0f}/s while "
               f"draining); reply queued after the answer to the webhook: p50 {statistics.median(lags):.2f} s, "
-              f"max {max(lags):.2f} s (the worker gives way to webhooks being answered, bot/acks.py)")
+              f"max {max(lags):.2f} s (the worker gives way to webhooks being answered, bot/inbound/acks.py)")
     else:
         print("decisions: NOT all made within the wait")
     print(f"target p99 <= 50 ms at {args.concurrency} concurrent requests: "

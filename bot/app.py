@@ -12,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from bot.acks import AcksInFlight, CountAcks, InboundWriter
 from bot.channels import simulator
 from bot.channels.base import InvalidInbound
 from bot.config import Settings
 from bot.db import DatabaseUnavailable, connect
 from bot.db.migrate import is_current
-from bot.decisions import DecisionWorker
 from bot.http_guards import BodySizeLimit, invalid_inbound, unstorable_value, validation_error
+from bot.inbound.acks import AcksInFlight, CountAcks, InboundWriter
+from bot.inbound.decisions import DecisionWorker
 from bot.privacy import routes as privacy_routes
 from bot.runtime import Runtime
 from bot.scheduler.jobs import start_scheduler
@@ -67,7 +67,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, background
     """The ASGI app. ``background_jobs`` runs the scheduler (outbox dispatch...) while it serves.
 
     ``decide_in_background`` (default: as ``background_jobs``) runs the decision worker: webhooks
-    answer once the message is stored and the engine runs right after (bot/decisions.py). Without
+    answer once the message is stored and the engine runs right after (bot/inbound/decisions.py). Without
     it a webhook decides before answering, as tests expect.
     """
     runtime = runtime or build_runtime(settings)

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.channels.settings import TelegramSettings, TwilioSettings
 from bot.console.settings import ConsoleSettings
 from bot.digest.settings import DigestSettings
-from bot.flood import FloodSettings
+from bot.inbound.flood import FloodSettings
 from bot.outbox.settings import OutboxSettings
 from bot.privacy.settings import NOTICE_PATH, PrivacySettings, RetentionSettings, first_contact_problem
 from bot.tickets.settings import TicketSettings

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from nlu.parser import Parser
-
 from bot.channels.base import Sender
 from bot.config import Settings
 from bot.db import Database
 from bot.engine import EngineContext
 from flows.library import Library
 from flows.texts import Texts
+from nlu.parser import Parser
 
 
 def utc_now() -> datetime:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot import inbound
-from bot.acks import InboundWriter
 from bot.channels.base import InboundMessage
 from bot.db.models import Message, OutboxItem, Resident
-from bot.inbound import Stored, store_many
+from bot.inbound import pipeline as inbound
+from bot.inbound.acks import InboundWriter
+from bot.inbound.pipeline import Stored, store_many
 from bot.privacy.secrets import redaction_texts
 from tests.privacy.values import nir, nir_spaced
 
@@ -80,7 +80,7 @@ def test_the_writer_answers_each_webhook_with_its_own_message(runtime):
 def test_a_flood_inside_one_burst_is_throttled_from_the_message_past_the_limit(runtime):
     import dataclasses
 
-    from bot.flood import FloodSettings
+    from bot.inbound.flood import FloodSettings
 
     strict = dataclasses.replace(runtime, settings=runtime.settings.model_copy(
         update={"flood": FloodSettings(max_messages=3, window_seconds=60)}))

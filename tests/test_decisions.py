@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import InboundMessage
 from bot.db.models import AuditEntry, Message, OutboxItem
-from bot.decisions import DecisionWorker
-from bot.inbound import _deciding, count_undecided, decide_next, receive, store
+from bot.inbound.decisions import DecisionWorker
+from bot.inbound.pipeline import _deciding, count_undecided, decide_next, receive, store
 from tests.conftest import KeywordParser
 
 
@@ -121,7 +121,7 @@ def test_a_retry_of_a_stored_message_is_not_stored_again(runtime):
 
 
 def test_receive_still_returns_the_replies_when_the_worker_decided_first(runtime, monkeypatch):
-    from bot import inbound
+    from bot.inbound import pipeline as inbound
 
     real = inbound.decide_through
 

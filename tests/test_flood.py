@@ -15,8 +15,8 @@ from bot.channels.base import InboundMessage
 from bot.channels.settings import TwilioSettings
 from bot.channels.texts import channel_texts
 from bot.db.models import AuditEntry, Message, OutboxItem, Resident, Ticket
-from bot.flood import FloodSettings
-from bot.inbound import receive
+from bot.inbound.flood import FloodSettings
+from bot.inbound.pipeline import receive
 from bot.sms.gsm7 import prepare
 from bot.structures import default_structure
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN

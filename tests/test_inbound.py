@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.channels.base import InboundMessage
 from bot.db.models import Message, OutboxItem, Resident, Ticket
-from bot.inbound import MAX_INBOUND_CHARS, receive
+from bot.inbound.pipeline import MAX_INBOUND_CHARS, receive
 from bot.outbox.dispatcher import dispatch_due
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 
 from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
 from bot.db.models import Base, Enrolment, OutboxItem, Resident, Workshop
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.outbox.dispatcher import apply_permanent_failure, dispatch_due
 from bot.reminders.dispatch import dispatch_due_reminders
 from bot.reminders.schedule import schedule_procedure_followup

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
 from bot.db.models import Message, OutboxItem, Resident
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.outbox.dispatcher import dispatch_due
 from bot.runtime import Runtime
 

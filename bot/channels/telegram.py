@@ -16,12 +16,12 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from telegram import Bot, ReplyKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.acks import store_for_webhook
 from bot.channels.base import InboundMessage, OutgoingMessage, SendResult
 from bot.channels.settings import TelegramSettings
 from bot.channels.texts import channel_texts
-from bot.decisions import hand_over
-from bot.inbound import ReceiveResult, receive
+from bot.inbound.acks import store_for_webhook
+from bot.inbound.decisions import hand_over
+from bot.inbound.pipeline import ReceiveResult, receive
 from bot.runtime import Runtime
 
 PROVIDER = "telegram"
@@ -161,7 +161,7 @@ async def telegram_webhook(request: Request) -> Response:
         raise HTTPException(status_code=400, detail=f"malformed Update: {type(exc).__name__}") from None
     if message is not None:
         stored = await store_for_webhook(request, message, notices_for(message))
-        await hand_over(request.app, stored)  # the engine runs right after this answer (bot/decisions.py)
+        await hand_over(request.app, stored)  # the engine runs right after this answer (bot/inbound/decisions.py)
     return Response(status_code=200)
 
 

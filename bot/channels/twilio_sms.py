@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.acks import store_for_app, store_for_webhook
 from bot.channels.base import (
     MAX_PROVIDER_ID_CHARS,
     InboundMessage,
@@ -38,7 +37,8 @@ from bot.channels.phone import InvalidPhoneNumber, to_e164
 from bot.channels.settings import TwilioSettings
 from bot.channels.texts import channel_texts
 from bot.db.models import Message, OutboxItem
-from bot.decisions import hand_over
+from bot.inbound.acks import store_for_app, store_for_webhook
+from bot.inbound.decisions import hand_over
 from bot.outbox.dispatcher import accepted_by_provider, apply_permanent_failure
 from bot.runtime import Runtime
 
@@ -175,7 +175,7 @@ async def inbound_sms(request: Request) -> Response:
     form = await verified_form(request)
     message, notices = inbound_from_form(form)
     stored = await store_for_webhook(request, message, notices)
-    await hand_over(request.app, stored)  # the engine runs right after this answer (bot/decisions.py)
+    await hand_over(request.app, stored)  # the engine runs right after this answer (bot/inbound/decisions.py)
     return _twiml()
 
 

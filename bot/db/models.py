@@ -137,7 +137,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "provider_message_id", name="uq_messages_channel_provider_id"),
         Index("ix_messages_resident_created", "resident_id", "created_at"),
-        # Only the inbound messages waiting for a decision (bot/inbound.py): small whatever the history.
+        # Only the inbound messages waiting for a decision (bot/inbound/pipeline.py): small whatever the history.
         Index("ix_messages_undecided", "resident_id", "id",
               sqlite_where=text("direction = 'in' AND status = 'received'"),
               postgresql_where=text("direction = 'in' AND status = 'received'")),

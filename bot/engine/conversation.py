@@ -61,7 +61,7 @@ class ResidentView:
 
     opted_out: bool = False
     has_open_ticket: bool = False
-    # Filled by bot/inbound.py for the workshop side (bot/engine/workshops.py).
+    # Filled by bot/inbound/pipeline.py for the workshop side (bot/engine/workshops.py).
     workshops: tuple[WorkshopView, ...] = ()
     enrolments: tuple[EnrolmentView, ...] = ()
     awaiting: AwaitingAnswer | None = None
@@ -170,7 +170,7 @@ class _Conversation:
     # -- a mediator has the conversation ---------------------------------------------------------
 
     def _forward_to_mediator(self) -> None:
-        # The message joins the open ticket (bot/inbound.py); say so once, then stay quiet.
+        # The message joins the open ticket (bot/inbound/pipeline.py); say so once, then stay quiet.
         if not self.state.mediator_notified:
             self.state.mediator_notified = True
             self._say(self.texts("handoff_waiting"))

@@ -2,7 +2,7 @@
 
 Pure like the rest of the engine: it only asks for confirmation and returns an event
 (DataSummaryRequested, ErasureConfirmed). Counting what is held, erasing it and writing the
-replies that depend on it happen when the event is applied (bot/inbound.py, bot/privacy/residents.py):
+replies that depend on it happen when the event is applied (bot/inbound/pipeline.py, bot/privacy/residents.py):
 the erasure's confirmation must go out after the data, and the resident row, are gone.
 """
 

@@ -1,6 +1,6 @@
 """The workshop side of the conversation: list, enrol, cancel, answers to reminders and follow-ups.
 
-Pure like the rest of the engine: bot/inbound.py puts the upcoming workshops, the resident's
+Pure like the rest of the engine: bot/inbound/pipeline.py puts the upcoming workshops, the resident's
 enrolments and the reminder awaiting an answer into the ResidentView; this module only reads
 them and returns events (EnrolRequested, CancelEnrolment, ReminderAnswered, FollowupsSwitched).
 Whether an enrolment gets a seat or the waiting list is decided when the event is applied, under

@@ -1,4 +1,4 @@
-"""The privacy side of an inbound message, applied in its transaction (called from bot/inbound.py).
+"""The privacy side of an inbound message, applied in its transaction (called from bot/inbound/pipeline.py).
 
 - the first message of a resident: one short information SMS (who runs the service, where the
   notice is), alongside the reply, once (``Resident.informed_at``);

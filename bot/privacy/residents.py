@@ -1,7 +1,7 @@
 """A resident's rights over what Relais holds about them: see it all (export), a summary, erase it.
 
 Shared by the CLI (``relais residents export|erase|purge``), the SMS keywords MES DONNEES and
-OUBLIER (applied in bot/inbound.py) and the retention job (bot/privacy/retention.py). Every
+OUBLIER (applied in bot/inbound/pipeline.py) and the retention job (bot/privacy/retention.py). Every
 function works in the caller's transaction.
 
 Erasing keeps only what the structure's reports count and nothing about the person:

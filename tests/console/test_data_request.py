@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.channels.base import InboundMessage
 from bot.config import Settings
 from bot.db.models import AuditEntry, Ticket
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from tests.console.conftest import log_in
 
 

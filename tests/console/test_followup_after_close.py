@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.db.models import AuditEntry, OutboxItem, Reminder, Ticket
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.outbox.dispatcher import dispatch_due
 from bot.reminders.dispatch import dispatch_due_reminders
 from bot.workshops.dates import PARIS

@@ -7,7 +7,7 @@ import html
 from sqlalchemy import select
 
 from bot.db.models import AuditEntry, Message, OutboxItem, Resident, Ticket, TicketNote
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from tests.console.conftest import log_in
 from tests.tickets.people import resident_with_ticket, sms
 

@@ -15,7 +15,7 @@ import time
 from tests.faults.harness import Provider, ProviderSink, RelaisServer
 
 RESIDENTS = 16
-MESSAGES_EACH = 6  # a person's pace: more than 12 a minute is a flood (bot/flood.py)
+MESSAGES_EACH = 6  # a person's pace: more than 12 a minute is a flood (bot/inbound/flood.py)
 KILLS = 3
 
 

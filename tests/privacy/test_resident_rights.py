@@ -25,7 +25,7 @@ from bot.db.models import (
     Ticket,
     TicketNote,
 )
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.outbox.dispatcher import dispatch_due
 from bot.privacy.apply import DATA_REQUEST, first_contact_text
 from bot.privacy.residents import erase_resident, export_resident, find_resident

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.db.models import AuditEntry, Message, OutboxItem, Ticket
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.tickets.service import Closing, close
 from tests.tickets.people import mediator, sms
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from tests.tickets.people import sms
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

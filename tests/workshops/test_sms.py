@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.channels.base import InboundMessage
 from bot.db.models import Enrolment, OutboxItem, Reminder, Resident, Ticket
-from bot.inbound import receive
+from bot.inbound.pipeline import receive
 from bot.privacy.apply import first_contact_text
 from bot.reminders.dispatch import dispatch_due_reminders
 from bot.reminders.schedule import schedule_procedure_followup

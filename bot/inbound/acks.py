@@ -3,11 +3,11 @@
 Two pieces, both per server process:
 
 - :class:`InboundWriter`, one thread that stores what the webhooks hand it, every message waiting
-  at that moment in ONE transaction (group commit, bot/inbound.py ``store_many``). A burst of 50
+  at that moment in ONE transaction (group commit, bot/inbound/pipeline.py ``store_many``). A burst of 50
   webhooks costs a few commits instead of 50, and no thread queues on SQLite's write lock; each
   webhook still answers only once its own message is committed, so nothing acknowledged is lost.
 - :class:`AcksInFlight`, the count of webhook requests being answered (ASGI middleware :class:`CountAcks`). The
-  decision worker (bot/decisions.py) waits while some are, up to ``max_defer`` seconds per
+  decision worker (bot/inbound/decisions.py) waits while some are, up to ``max_defer`` seconds per
   decision: in a burst the CPU goes first to answering the providers (they retry what is slow to
   answer), then the engine catches up — replies go out a little later, none is lost.
 """
@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.base import InboundMessage
-from bot.inbound import Stored, store, store_many
+from bot.inbound.pipeline import Stored, store, store_many
 from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)

@@ -1,6 +1,6 @@
 """The decision worker: runs the engine on stored messages right after their webhook has answered.
 
-Webhooks only verify, store and commit (bot/inbound.py ``store``), then answer: providers retry
+Webhooks only verify, store and commit (bot/inbound/pipeline.py ``store``), then answer: providers retry
 when an answer is slow, and a resident's reply can wait a few milliseconds more. This thread then
 decides what was stored, one message at a time per resident and in arrival order, the residents
 waiting longest first (one message per resident per pass, so a busy resident does not hold up the
@@ -23,9 +23,16 @@ import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
-from bot.acks import AcksInFlight
 from bot.db import DatabaseUnavailable
-from bot.inbound import DecisionFailed, Stored, count_undecided, decide_next, decide_through, undecided_residents
+from bot.inbound.acks import AcksInFlight
+from bot.inbound.pipeline import (
+    DecisionFailed,
+    Stored,
+    count_undecided,
+    decide_next,
+    decide_through,
+    undecided_residents,
+)
 from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -38,7 +45,7 @@ class DecisionWorker:
                  max_defer: float = 0.05) -> None:
         self.runtime = runtime
         self.poll_seconds = poll_seconds
-        # While webhooks are being answered, each decision waits up to max_defer for them (bot/acks.py).
+        # While webhooks are being answered, each decision waits up to max_defer for them (bot/inbound/acks.py).
         self.acks, self.max_defer = acks, max_defer
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -6,11 +6,11 @@ it cannot be lost, and a webhook can answer. ``decide_next`` then runs the conve
 the resident's oldest undecided message and applies what it decided — replies into the outbox,
 tickets, opt-out — in ONE transaction, one message at a time per resident, in arrival order.
 
-Webhooks store and leave the deciding to the worker (bot/decisions.py), which also picks up
+Webhooks store and leave the deciding to the worker (bot/inbound/decisions.py), which also picks up
 messages a crash left undecided; ``receive`` does both at once (simulator, Telegram polling, tests).
 
 Inbound message status: ``received`` (stored, waiting for a decision), ``decided``, ``throttled``
-(kept during a flood, not answered: bot/flood.py), ``failed`` (the engine raised on it).
+(kept during a flood, not answered: bot/inbound/flood.py), ``failed`` (the engine raised on it).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ from bot.engine.events import (
 )
 from bot.engine.keywords import Keyword, match_keyword
 from bot.engine.workshop_events import CancelEnrolment, EnrolRequested, FollowupsSwitched, ReminderAnswered
-from bot.flood import RECENT_BY_RESIDENT as _RECENT_BY_RESIDENT
-from bot.flood import throttle_if_flooding
+from bot.inbound.flood import RECENT_BY_RESIDENT as _RECENT_BY_RESIDENT
+from bot.inbound.flood import throttle_if_flooding
 from bot.outbox.queue import cancel_notifications, enqueue
 from bot.privacy.apply import apply_privacy_event, inform_if_first_contact
 from bot.privacy.secrets import redact, redaction_texts
@@ -64,7 +64,7 @@ MAX_INBOUND_CHARS = 4096
 # Control characters other than newline and tab: PostgreSQL refuses NUL, nobody reads the others.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-RECEIVED, DECIDED, FAILED = "received", "decided", "failed"  # inbound statuses (and "throttled": bot/flood.py)
+RECEIVED, DECIDED, FAILED = "received", "decided", "failed"  # inbound statuses (and "throttled": bot/inbound/flood.py)
 _ALWAYS_HEARD = (Keyword.STOP, Keyword.START)
 
 
@@ -118,7 +118,7 @@ def receive(runtime: Runtime, message: InboundMessage, *, notices: Sequence[str]
     """Store ``message``, then decide it at once (and any earlier message of the same resident still waiting).
 
     Callers that must answer fast (webhooks) call :func:`store` and leave the deciding to the
-    worker (bot/decisions.py); the simulator and tests call this. Raises DatabaseUnavailable when down.
+    worker (bot/inbound/decisions.py); the simulator and tests call this. Raises DatabaseUnavailable when down.
     """
     stored = store(runtime, message, notices=notices)
     if stored.duplicate:
@@ -219,7 +219,7 @@ def _store_batch(session: Session, runtime: Runtime,
 class _Sender:
     resident_id: int
     warned: bool  # told already never to send secrets
-    recent: int = 0  # inbound messages within the flood window (bot/flood.py), at most
+    recent: int = 0  # inbound messages within the flood window (bot/inbound/flood.py), at most
 
 
 def _store_one(session: Session, runtime: Runtime, message: InboundMessage, notices: Sequence[str],
