@@ -101,15 +101,16 @@ def demo(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(data_dir / 'relais-demo.sqlite3').resolve()}"
+    public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     settings = _settings(
-        None, database_url=url, demo=True,
+        None, database_url=url, demo=True, public_url=public_url,
         structure=StructureSettings(name="Centre social Les Lilas (demo)", slug="demo"),
     )
     configure_logging(settings.log_level)
     _upgrade(url)
     app_ = create_app(settings)
     account = seed_demo(app_.state.runtime.db, settings, datetime.now(UTC))
-    base = f"http://{host}:{port}"
+    base = public_url
     out.print(f"[bold green]Relais demo[/] — database {url}")
     out.print(f"  SMS simulator : {base}/simulator")
     out.print(f"  Console       : {base}/console  ({account.email} / {account.password})", soft_wrap=True)
