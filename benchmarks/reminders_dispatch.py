@@ -14,7 +14,9 @@ What it does, per database (SQLite: one dispatching process; PostgreSQL: two):
    time. Prism answers every send with the same SID: the dispatcher must record them all anyway.
    With --provider sink the proxy answers by itself (no Prism; a plain HTTP sender, no twilio client);
 3. a run where one dispatcher is SIGKILLed at 40 % and restarted (with --also-clean, a run without
-   the kill first); rows it left in "sending" are recovered after --stale seconds.
+   the kill first); rows it left in "sending" are recovered after --stale seconds, unless Twilio's status
+   callback said it took them: with the twilio provider each dispatcher applies, half a second or less
+   after the proxy saw a send, the callback Twilio would post for it (--no-callbacks turns this off).
 Counted at the proxy: duplicates (same outbox row received twice) and losses (reminders never
 received); in the database: every reminder sent, one outbox row each. Rate = messages received /
 (last - first arrival), and in steady state (10th to 90th percentile arrival); "lost_seconds" adds up
@@ -149,7 +151,38 @@ def _settings(url: str, rate: float, proxy_url: str = "", stale: float = 300.0):
     return Settings(database_url=url, reminders=reminders, twilio=twilio, outbox=outbox)
 
 
-def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str = "twilio") -> None:
+def _status_callbacks(runtime, log_file: str, done: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """What Twilio does after taking a send: a status callback naming the outbox row (its StatusCallback
+    URL). Emulated from the proxy's log, a second or less after the send, as
+    ``POST /channels/twilio/status`` would apply it: a row the provider took is recorded as sent even if
+    its dispatcher was killed before recording it, so it is not sent again."""
+    from bot.db.models import OutboxItem
+    from bot.outbox.dispatcher import accepted_by_provider
+
+    position = 0
+    while not done.is_set():
+        time.sleep(0.5)
+        try:
+            with open(log_file) as log:
+                log.seek(position)
+                chunk = log.read()
+        except FileNotFoundError:
+            continue
+        complete = chunk[: chunk.rfind("\n") + 1]
+        position += len(complete.encode())
+        ids = {int(line.split()[0]) for line in complete.splitlines() if line}
+        if not ids:
+            continue
+        with runtime.db.transaction() as session:
+            for outbox_id in sorted(ids):
+                item = session.get(OutboxItem, outbox_id)
+                if item is not None and item.status in ("sending", "pending"):
+                    accepted_by_provider(session, outbox_id, item.provider, f"SMcallback{outbox_id:026d}",
+                                         datetime.now(UTC))
+
+
+def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str = "twilio",
+               log_file: str = "") -> None:
     import httpx
     import structlog
     from sqlalchemy import func, select
@@ -206,6 +239,8 @@ def run_worker(url: str, sink_url: str, rate: float, stale: float, provider: str
                 busy[0] += 1
 
     threading.Thread(target=reminders_job, daemon=True).start()
+    if provider == "twilio" and log_file:
+        threading.Thread(target=_status_callbacks, args=(runtime, log_file, done), daemon=True).start()
     while True:
         try:
             if time.monotonic() - last_recovery > stale / 2:
@@ -370,7 +405,8 @@ def _run(kind: str, args: argparse.Namespace, folder: Path, kill: bool) -> dict[
 
         def start_worker() -> subprocess.Popen[bytes]:
             return subprocess.Popen([sys.executable, str(SCRIPT), "--worker", url, sink_url,
-                                     str(args.rate / processes), str(args.stale), args.provider])
+                                     str(args.rate / processes), str(args.stale), args.provider,
+                                     str(log_file) if args.callbacks else ""])
 
         run_started = time.time()
         workers = [start_worker() for _ in range(processes)]
@@ -432,7 +468,8 @@ def main() -> int:
         run_sink(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        run_worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+        run_worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6],
+                   sys.argv[7] if len(sys.argv) > 7 else "")
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enrolments", type=int, default=10_000)
@@ -445,6 +482,9 @@ def main() -> int:
     parser.add_argument("--also-clean", action="store_true", help="also a run without SIGKILL per database")
     parser.add_argument("--provider", choices=["twilio", "sink"], default="twilio",
                         help="twilio: TwilioSender -> counting proxy -> Prism; sink: plain HTTP to the proxy alone")
+    parser.add_argument("--no-callbacks", dest="callbacks", action="store_false",
+                        help="twilio: do not emulate Twilio's status callbacks (rows in flight at a SIGKILL then "
+                             "go twice, after --stale seconds)")
     args = parser.parse_args()
     print(__doc__.split("\n\n    .venv")[0])
     with ExitStack() as stack:
