@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.config import ConfigError, Settings, StructureSettings, load_settings
+from bot.command_line import ConfigOption, settings_or_exit
+from bot.config import StructureSettings
 from bot.db import DatabaseUnavailable, connect
 from bot.db import migrate as migrations
 
@@ -21,20 +22,6 @@ app.add_typer(db_app, name="db")
 
 err = Console(stderr=True)
 out = Console()
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Configuration file (default: ./config.yml if present).")
-]
-
-
-def _settings(config: Path | None, **overrides: object) -> Settings:
-    try:
-        settings = load_settings(config)
-        return settings.model_copy(update=overrides) if overrides else settings
-    except ConfigError as exc:
-        err.print(f"[bold red]Configuration error[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-
 
 def _upgrade(url: str) -> None:
     database = connect(url)
@@ -59,7 +46,7 @@ def _safe_url(url: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply every pending migration."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     _upgrade(settings.database_url)
     out.print(f"Database up to date ({_safe_url(settings.database_url)}).")
 
@@ -77,7 +64,7 @@ def serve(
     from bot.app import create_app
     from bot.logs import configure_logging
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     configure_logging(settings.log_level, json=True)
     if workers > 1 and settings.database_url.startswith("sqlite"):
         err.print("[bold red]Several workers need PostgreSQL[/]: SQLite allows one writer at a time.")
@@ -102,7 +89,7 @@ def demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(data_dir / 'relais-demo.sqlite3').resolve()}"
     public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    settings = _settings(
+    settings = settings_or_exit(
         None, database_url=url, demo=True, public_url=public_url,
         structure=StructureSettings(name="Centre social Les Lilas (demo)", slug="demo"),
     )

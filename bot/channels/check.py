@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.command_line import ConfigOption, settings_or_exit
+from bot.config import Settings
 
 channels_app = typer.Typer(help="SMS and Telegram channels.", no_args_is_help=True)
 telegram_app = typer.Typer(help="Telegram: polling for a laptop, webhook set-up for production.",
                            no_args_is_help=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Configuration file (default: ./config.yml if present).")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(f"Configuration error {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def channel_report(settings: Settings) -> list[tuple[str, str, list[str]]]:
@@ -42,7 +31,7 @@ def channel_report(settings: Settings) -> list[tuple[str, str, list[str]]]:
 @channels_app.command("check")
 def check(config: ConfigOption = None) -> None:
     """Say which channels are configured and whether their credentials are well formed (offline)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     failed = False
     for name, state, problems in channel_report(settings):
         typer.echo(f"{name:10} {state}")
@@ -67,7 +56,7 @@ def poll_command(
     from bot.app import build_runtime
     from bot.channels.telegram import poll
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if not settings.telegram.configured:
         typer.echo("Telegram is not configured: set TELEGRAM_BOT_TOKEN or telegram.bot_token", err=True)
         raise typer.Exit(2)
@@ -85,7 +74,7 @@ def set_webhook(config: ConfigOption = None) -> None:
     """Tell Telegram to post updates to <public_url>/channels/telegram with the configured secret."""
     from bot.channels.telegram import make_bot
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if not (settings.telegram.configured and settings.telegram.webhook_secret):
         typer.echo("Set telegram.bot_token (or TELEGRAM_BOT_TOKEN) and telegram.webhook_secret first", err=True)
         raise typer.Exit(2)

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bot.command_line import ConfigOption, configured_database
 from bot.console.auth import end_all_sessions
-from bot.db import DatabaseUnavailable, connect
 from bot.db.models import AuditEntry, Mediator, Structure
 from bot.mediators import MediatorError, create_mediator
 from bot.runtime import utc_now
@@ -22,16 +22,6 @@ app = typer.Typer(help="Mediators' console accounts.", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Configuration file (default: ./config.yml if present).")
-]
-
-
-def _database(config: Path | None):  # noqa: ANN202
-    from bot.cli import _settings
-
-    settings = _settings(config)
-    return settings, connect(settings.database_url)
 
 
 @app.command("add")
@@ -48,9 +38,8 @@ def add(
     """Create an account (the password is asked, or read from $RELAIS_NEW_PASSWORD)."""
     password = os.environ.get(password_env) or typer.prompt("Mot de passe", hide_input=True,
                                                             confirmation_prompt=True)
-    settings, database = _database(config)
     try:
-        with database.transaction() as session:
+        with configured_database(config) as (settings, database), database.transaction() as session:
             if structure:
                 found = list(session.scalars(select(Structure).where(Structure.slug.in_(structure))))
                 missing = sorted(set(structure) - {s.slug for s in found})
@@ -68,45 +57,31 @@ def add(
     except MediatorError as exc:
         err.print(f"[bold red]Cannot create the account[/]: {exc}")
         raise typer.Exit(2) from exc
-    except DatabaseUnavailable as exc:
-        err.print(f"[bold red]Database problem[/]: {exc} (did you run `relais db upgrade`?)")
-        raise typer.Exit(3) from exc
-    finally:
-        database.dispose()
 
 
 @app.command("list")
 def list_(config: ConfigOption = None) -> None:
     """Every account, with its role, structures and state."""
-    _, database = _database(config)
-    try:
-        with database.transaction() as session:
-            table = Table("id", "e-mail", "name", "role", "structures", "state")
-            for m in session.scalars(select(Mediator).order_by(Mediator.id)):
-                state = ("active" + (", on duty" if m.on_duty else "")) if m.active else "disabled"
-                table.add_row(str(m.id), m.email, m.display_name, m.role, ", ".join(s.slug for s in m.structures),
-                              state)
-            out.print(table)
-    finally:
-        database.dispose()
+    with configured_database(config) as (_, database), database.transaction() as session:
+        table = Table("id", "e-mail", "name", "role", "structures", "state")
+        for m in session.scalars(select(Mediator).order_by(Mediator.id)):
+            state = ("active" + (", on duty" if m.on_duty else "")) if m.active else "disabled"
+            table.add_row(str(m.id), m.email, m.display_name, m.role, ", ".join(s.slug for s in m.structures), state)
+    out.print(table)
 
 
 def _set_active(email: str, active: bool, config: Path | None) -> None:
-    _, database = _database(config)
-    try:
-        with database.transaction() as session:
-            mediator = session.scalars(select(Mediator).where(Mediator.email == email.strip().lower())).first()
-            if mediator is None:
-                err.print(f"[bold red]No account[/] {email}")
-                raise typer.Exit(2)
-            mediator.active = active
-            if not active:
-                end_all_sessions(session, mediator.id)
-            session.add(AuditEntry(action="mediator_enabled" if active else "mediator_disabled",
-                                   detail=f"{mediator.id} {mediator.email} cli", created_at=utc_now()))
-        out.print(f"{email}: {'enabled' if active else 'disabled (sessions closed)'}.")
-    finally:
-        database.dispose()
+    with configured_database(config) as (_, database), database.transaction() as session:
+        mediator = session.scalars(select(Mediator).where(Mediator.email == email.strip().lower())).first()
+        if mediator is None:
+            err.print(f"[bold red]No account[/] {email}")
+            raise typer.Exit(2)
+        mediator.active = active
+        if not active:
+            end_all_sessions(session, mediator.id)
+        session.add(AuditEntry(action="mediator_enabled" if active else "mediator_disabled",
+                               detail=f"{mediator.id} {mediator.email} cli", created_at=utc_now()))
+    out.print(f"{email}: {'enabled' if active else 'disabled (sessions closed)'}.")
 
 
 @app.command("disable")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from bot.channels.phone import InvalidPhoneNumber
-from bot.db import DatabaseUnavailable, connect
+from bot.command_line import ConfigOption, configured_database
 from bot.db.models import AuditEntry
 from bot.logs import mask_phone
 from bot.privacy.residents import UnknownResident, erase_resident, export_resident, find_resident, normalise_address
@@ -22,19 +21,9 @@ app = typer.Typer(help="Residents' data: export, erase, retention purge.", no_ar
 out = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Configuration file (default: ./config.yml if present).")
-]
 PhoneArgument = Annotated[str, typer.Argument(help="The resident's number (06 12 34 56 78, +33612345678...) "
                                                    "or, with --telegram, their Telegram chat id.")]
 TelegramOption = Annotated[bool, typer.Option("--telegram", help="PHONE is a Telegram chat id.")]
-
-
-def _database(config: Path | None):  # noqa: ANN202
-    from bot.cli import _settings
-
-    settings = _settings(config)
-    return settings, connect(settings.database_url)
 
 
 def _address(phone: str, telegram: bool) -> tuple[str, str]:
@@ -51,24 +40,21 @@ def _unknown(address: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _find(session, address: str, channel: str):  # type: ignore[no-untyped-def]
+    try:
+        return find_resident(session, address, channel)
+    except UnknownResident:
+        raise _unknown(address) from None
+
+
 @app.command("export")
 def export(phone: PhoneArgument, telegram: TelegramOption = False, config: ConfigOption = None) -> None:
     """Everything held about a resident, as JSON on standard output."""
     channel, address = _address(phone, telegram)
-    _, database = _database(config)
-    try:
-        with database.transaction() as session:
-            try:
-                resident = find_resident(session, address, channel)
-            except UnknownResident:
-                raise _unknown(address) from None
-            data = export_resident(session, resident)
-            session.add(AuditEntry(action="data_exported", resident_id=resident.id, detail="cli", created_at=utc_now()))
-    except DatabaseUnavailable as exc:
-        err.print(f"[bold red]Database problem[/]: {exc}")
-        raise typer.Exit(3) from exc
-    finally:
-        database.dispose()
+    with configured_database(config) as (_, database), database.transaction() as session:
+        resident = _find(session, address, channel)
+        data = export_resident(session, resident)
+        session.add(AuditEntry(action="data_exported", resident_id=resident.id, detail="cli", created_at=utc_now()))
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
@@ -82,29 +68,17 @@ def erase(
 ) -> None:
     """Erase a resident; only anonymous counts stay (tickets' themes and outcomes, past attendance). No SMS."""
     channel, address = _address(phone, telegram)
-    _, database = _database(config)
-    try:
+    with configured_database(config) as (_, database):
         with database.transaction() as session:
-            try:
-                find_resident(session, address, channel)
-            except UnknownResident:
-                raise _unknown(address) from None
+            _find(session, address, channel)
         if not yes and not typer.confirm(f"Erase everything held about {address}? This cannot be undone"):
             err.print("Nothing erased.")
             raise typer.Exit(1)
         with database.transaction() as session:
-            try:
-                resident = find_resident(session, address, channel)
-            except UnknownResident:  # erased meanwhile (by SMS, or another administrator)
-                raise _unknown(address) from None
+            resident = _find(session, address, channel)  # erased meanwhile (by SMS, or another administrator)?
             erasure = erase_resident(session, resident, utc_now(), reason="cli")
-        out.print(f"Erased {mask_phone(address)}: {erasure.messages} messages, {erasure.tickets} tickets "
-                  f"(kept as anonymous counts), {erasure.enrolments_cancelled} workshop seats freed.", highlight=False)
-    except DatabaseUnavailable as exc:
-        err.print(f"[bold red]Database problem[/]: {exc}")
-        raise typer.Exit(3) from exc
-    finally:
-        database.dispose()
+    out.print(f"Erased {mask_phone(address)}: {erasure.messages} messages, {erasure.tickets} tickets "
+              f"(kept as anonymous counts), {erasure.enrolments_cancelled} workshop seats freed.", highlight=False)
 
 
 @app.command("purge")
@@ -113,9 +87,8 @@ def purge_command(
     config: ConfigOption = None,
 ) -> None:
     """Erase residents silent for longer than retention.months (what the daily job does)."""
-    settings, database = _database(config)
     now = utc_now()
-    try:
+    with configured_database(config) as (settings, database):
         if dry_run:
             with database.transaction() as session:
                 preview = purge_preview(session, settings.retention, now)
@@ -124,11 +97,6 @@ def purge_command(
                       f"{preview.tickets} tickets (kept as anonymous counts).", highlight=False)
             return
         report = purge(database, settings.retention, now)
-        out.print(f"Erased {report.residents} residents silent since before {report.cutoff:%Y-%m-%d}: "
-                  f"{report.erasure.messages} messages, {report.erasure.tickets} tickets "
-                  f"(kept as anonymous counts), in {report.batches} batches.", highlight=False)
-    except DatabaseUnavailable as exc:
-        err.print(f"[bold red]Database problem[/]: {exc}")
-        raise typer.Exit(3) from exc
-    finally:
-        database.dispose()
+    out.print(f"Erased {report.residents} residents silent since before {report.cutoff:%Y-%m-%d}: "
+              f"{report.erasure.messages} messages, {report.erasure.tickets} tickets "
+              f"(kept as anonymous counts), in {report.batches} batches.", highlight=False)

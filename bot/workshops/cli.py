@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.command_line import ConfigOption, configured_database
 from bot.workshops.dates import PARIS, french_date
 
 app = typer.Typer(help="Workshops (ateliers): add, list with attendance, export to iCalendar.",
                   no_args_is_help=True)
 out = Console()
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file.")]
 
 
 def _paris(value: str) -> datetime:
@@ -25,21 +25,6 @@ def _paris(value: str) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=PARIS)
     except ValueError as exc:
         raise typer.BadParameter(f"expected YYYY-MM-DD HH:MM (Paris time), got {value!r}") from exc
-
-
-def _database(config: Path | None):  # type: ignore[no-untyped-def]
-    from bot.config import ConfigError, load_settings
-    from bot.db import connect
-    from bot.db.migrate import upgrade
-
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        Console(stderr=True).print(f"[bold red]Configuration error[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    db = connect(settings.database_url)
-    upgrade(db)
-    return settings, db
 
 
 @app.command("add")
@@ -60,9 +45,8 @@ def add(
     from bot.structures import default_structure
     from bot.workshops.service import create_workshop
 
-    settings, db = _database(config)
     starts = _paris(start)
-    with db.transaction() as session:
+    with configured_database(config, migrate=True) as (settings, db), db.transaction() as session:
         structure = default_structure(session, settings)
         workshop = create_workshop(
             session, structure_id=structure.id, title=title, place_name=place, place_address=address,
@@ -70,24 +54,21 @@ def add(
             theme=theme, description=description,
         )
         out.print(f"Workshop {workshop.id} added: {title}, {french_date(workshop.starts_at)}, {place}")
-    db.dispose()
 
 
 @app.command("list")
 def list_(config: ConfigOption = None) -> None:
     from bot.workshops.service import workshops_with_attendance
 
-    _settings, db = _database(config)
     table = Table("id", "title", "start (Paris)", "place", "capacity", "confirmed", "waiting", "attended",
                   "no-show", "cancelled")
-    with db.transaction() as session:
+    with configured_database(config, migrate=True) as (_, db), db.transaction() as session:
         for row in workshops_with_attendance(session):
             w = row.workshop
             table.add_row(str(w.id), w.title, w.starts_at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M"),
                           w.place_name, str(w.capacity), str(row.confirmed), str(row.waiting), str(row.attended),
                           str(row.no_show), str(row.cancelled))
     out.print(table)
-    db.dispose()
 
 
 @app.command("export")
@@ -96,8 +77,6 @@ def export(output: Annotated[Path, typer.Argument(help="Where to write the .ics 
     from bot.structures import default_structure
     from bot.workshops.ical import export_calendar
 
-    settings, db = _database(config)
-    with db.transaction() as session:
+    with configured_database(config, migrate=True) as (settings, db), db.transaction() as session:
         output.write_bytes(export_calendar(session, default_structure(session, settings).id))
     out.print(f"Written {output}")
-    db.dispose()
