@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
-import yaml
+from bot.sms.catalogue import MessageCatalogue
 
 TEXTS_FILE = Path(__file__).with_name("messages.fr.yml")
+CATALOGUE = MessageCatalogue(TEXTS_FILE)
 
 
-@cache
 def channel_texts() -> dict[str, str]:
-    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
+    return CATALOGUE.entries

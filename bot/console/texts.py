@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from bot.sms.catalogue import MessageCatalogue
 
 MESSAGES_FILE = Path(__file__).parent / "messages.fr.yml"
+CATALOGUE = MessageCatalogue(MESSAGES_FILE)
 
 
-@lru_cache(maxsize=1)
 def _messages() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+    return CATALOGUE.entries
 
 
 def ok_text(code: str | None) -> str | None:

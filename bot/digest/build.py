@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,19 +22,14 @@ from sqlalchemy.orm import Session
 from bot.db.models import OutboxItem, Resident, Structure, Ticket
 from bot.digest.settings import DigestSettings
 from bot.reminders.window import is_public_holiday
+from bot.sms.catalogue import MessageCatalogue
 from bot.tickets.themes import themes
 
 MESSAGES_FILE = Path(__file__).parent / "messages.fr.yml"
 MAX_DAYS_BACK = 10
 
 
-@lru_cache(maxsize=1)
-def _messages() -> dict[str, str]:
-    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
-
-
-def _text(key: str, **values: object) -> str:
-    return _messages()[key].format(**values)
+_text = MessageCatalogue(MESSAGES_FILE).fill
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Resident-facing French lives in ``messages.fr.yml`` files beside the code that sends it.
 
-A :class:`MessageCatalogue` reads one such file once and gives its texts filled in and made GSM-7
-(bot/sms/gsm7.py ``prepare``), as they go out by SMS.
+A :class:`MessageCatalogue` reads one such file once and gives its texts filled in: made GSM-7
+(bot/sms/gsm7.py ``prepare``) for what goes out by SMS, as written for the console and Telegram.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ class MessageCatalogue:
     @cached_property
     def entries(self) -> dict[str, Any]:
         return yaml.safe_load(self.path.read_text(encoding="utf-8"))
+
+    def fill(self, key: str, **values: object) -> str:
+        """The text for ``key`` with its placeholders filled, as written (console pages, Telegram)."""
+        return str(self.entries[key]).format(**values)
 
     def text(self, key: str, **values: object) -> str:
         """The text for ``key`` with its placeholders filled, transliterated to GSM-7."""
