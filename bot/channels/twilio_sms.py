@@ -136,9 +136,19 @@ async def verified_form(request: Request) -> dict[str, str]:
     form = {key: str(value) for key, value in (await request.form()).multi_items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     url = public_request_url(runtime.settings.public_url, request)
-    if not token or not signature or not _validator(token).validate(url, form, signature):
+    if not signature_valid(token, url, form, signature):
         raise HTTPException(status_code=403, detail="invalid or missing X-Twilio-Signature")
     return form
+
+
+def signature_valid(token: str | None, url: str, form: dict[str, str], signature: str) -> bool:
+    """Whether Twilio signed this form for this URL. One HMAC settles the usual case (Twilio signs the URL
+    configured in its console, ours); the validator also tries the URL with and without its port."""
+    if not token or not signature or not signature.isascii():  # a base64 HMAC is ASCII; compare_digest needs it
+        return False
+    validator = _validator(token)
+    return hmac.compare_digest(validator.compute_signature(url, form), signature) or validator.validate(
+        url, form, signature)
 
 
 _EMPTY_TWIML = str(MessagingResponse())  # built once: every inbound SMS is answered with it
@@ -223,12 +233,7 @@ class InboundSmsFastPath:
         token = runtime.settings.twilio.auth_token
         try:
             form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
-            url = runtime.settings.public_url.rstrip("/") + SMS_PATH
-            # Twilio signs the URL configured in its console, ours: one HMAC settles the usual case; the
-            # validator also tries the URL with and without its port.
-            if not token or not signature or not (
-                    hmac.compare_digest(_validator(token).compute_signature(url, form), signature)
-                    or _validator(token).validate(url, form, signature)):
+            if not signature_valid(token, runtime.settings.public_url.rstrip("/") + SMS_PATH, form, signature):
                 return False
             message, notices = inbound_from_form(form)
             stored = await store_for_app(app, message, notices)
