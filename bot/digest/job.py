@@ -45,11 +45,9 @@ def telegram_text(settings: Settings, digest: Digest, now: datetime) -> str:
 
 
 async def _send(settings: Settings, chat_id: str, text: str) -> None:
-    from telegram import Bot
+    from bot.channels.telegram import make_bot
 
-    kwargs = {"base_url": settings.telegram.api_base_url} if settings.telegram.api_base_url else {}
-    bot = Bot(settings.telegram.bot_token or "", **kwargs)
-    async with bot:
+    async with make_bot(settings.telegram) as bot:
         await bot.send_message(chat_id=chat_id, text=text)
 
 

@@ -45,13 +45,9 @@ def telegram_configured(settings: Settings) -> bool:
 
 async def send_telegram(settings: Settings, notice: TicketNotice) -> None:
     """Send the notice with python-telegram-bot (its Bot API client, pointed at ``api_base_url`` if set)."""
-    from telegram import Bot
+    from bot.channels.telegram import make_bot
 
-    kwargs = {}
-    if settings.telegram.api_base_url:
-        kwargs["base_url"] = settings.telegram.api_base_url
-    bot = Bot(settings.telegram.bot_token or "", **kwargs)
-    async with bot:
+    async with make_bot(settings.telegram) as bot:
         await bot.send_message(chat_id=settings.tickets.notify_telegram_chat_id, text=notice_text(settings, notice))
 
 

@@ -186,7 +186,7 @@ def test_sent_to_each_structures_team_chat_without_residents_details(db, week, r
 def test_a_telegram_failure_is_recorded_and_the_digest_kept_for_the_console(db, week, runtime):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/bot"
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     _with_telegram(runtime, closed, {}, team_chat="-100999")
     runtime.clock = lambda: at(WEDNESDAY, 8, 31)
     assert len(run_daily_digest(runtime)) == 2

@@ -57,7 +57,7 @@ def bot_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), BotApiStandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/bot", BotApiStandIn.sent
+    yield f"http://127.0.0.1:{server.server_port}", BotApiStandIn.sent
     server.shutdown()
     server.server_close()
 
